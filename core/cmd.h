@@ -1,0 +1,147 @@
+/*
+ * cmd.h - the command table and the context a command runs in.
+ *
+ * A command is a function over a struct ap_cmd_ctx: its arguments, the
+ * database it addresses on the shard that owns its keys, and the reply
+ * writer. Commands in core touch only that shard's keyspace; commands that
+ * need the whole server (INFO, CLIENT, CONFIG, KEYS, FLUSHALL, ...) live in
+ * shards/ and are registered into the same table.
+ *
+ * The key specification (first, last, step; as Redis's COMMAND INFO) tells
+ * the dispatcher which shard runs the command: every key must hash to one
+ * shard, or the command must have a split strategy (enum ap_cmd_split) that
+ * runs it per shard and merges the replies.
+ *
+ * Arguments point into the connection's read buffer or a cross-shard
+ * message: valid only while the command runs. Never store them.
+ *
+ * Threading: the table is built at start, before threads, then read-only.
+ */
+#ifndef AP_CORE_CMD_H
+#define AP_CORE_CMD_H
+
+#include "core/base.h"
+#include "core/config.h"
+#include "core/keyspace.h"
+#include "core/reply.h"
+
+struct ap_arg {
+	const char *p;
+	size_t len;
+};
+
+enum ap_cmd_flags {
+	AP_CMD_WRITE = 1 << 0,
+	AP_CMD_READONLY = 1 << 1,
+	AP_CMD_DENYOOM = 1 << 2,
+	AP_CMD_ADMIN = 1 << 3,
+	AP_CMD_PUBSUB = 1 << 4,
+	AP_CMD_NOSCRIPT = 1 << 5,
+	AP_CMD_BLOCKING = 1 << 6,
+	AP_CMD_LOADING = 1 << 7,
+	AP_CMD_STALE = 1 << 8,
+	AP_CMD_FAST = 1 << 9,
+	AP_CMD_NO_AUTH = 1 << 10,
+	AP_CMD_MAY_REPLICATE = 1 << 11,
+	AP_CMD_NO_MULTI = 1 << 12,
+	AP_CMD_ALLOW_BUSY = 1 << 13,
+	/* Runs on the connection's own shard with access to the server (the
+	 * ctx->server ops), never forwarded by key. */
+	AP_CMD_SERVER = 1 << 14,
+	AP_CMD_MOVABLE_KEYS = 1 << 15,
+};
+
+/* How a command whose keys live on several shards is run. */
+enum ap_cmd_split {
+	AP_SPLIT_NONE = 0, /* all keys must be on one shard (else CROSSSLOT-
+			      like handling by the dispatcher) */
+	AP_SPLIT_ARRAY,    /* MGET: run per shard, interleave array items */
+	AP_SPLIT_SUM,      /* DEL, EXISTS, TOUCH, UNLINK: add integers */
+	AP_SPLIT_OK,       /* MSET: +OK if every part said +OK */
+	AP_SPLIT_CUSTOM,   /* the shards layer has a coordinator for it */
+};
+
+struct ap_cmd_ctx;
+typedef void ap_cmd_fn(struct ap_cmd_ctx *c);
+
+struct ap_cmd {
+	const char *name;  /* lower case */
+	int arity;         /* as Redis: >0 exact, <0 at least -arity */
+	uint32_t flags;    /* enum ap_cmd_flags */
+	int first_key;     /* 0: no keys */
+	int last_key;      /* -1: last argument, -2: second to last ... */
+	int key_step;
+	enum ap_cmd_split split;
+	ap_cmd_fn *fn;
+	/* COMMAND DOCS / INFO. */
+	const char *group;   /* "string", "generic", "server", ... */
+	const char *summary;
+	const char *since;
+	const char *complexity;
+	const char *acl_categories; /* "@write @string @slow" */
+	/* Subcommands (CONFIG GET, ...), NULL-name terminated; fn of the
+	 * container is called when this is NULL. */
+	const struct ap_cmd *subcmds;
+};
+
+/* Server-level services a command may need; provided by the shards layer.
+ * Core commands use only `ks`, `db`, `r` and the args. */
+struct ap_server;
+struct ap_client;
+
+struct ap_cmd_ctx {
+	struct ap_keyspace *ks;
+	struct ap_db *db;
+	unsigned db_idx;
+	struct ap_reply *r;
+	const struct ap_config *cfg; /* this shard's copy */
+	int argc;
+	const struct ap_arg *argv;
+	const struct ap_cmd *cmd;
+	/* Set by the shards layer; NULL when a command runs on behalf of a
+	 * remote connection (commands needing them are AP_CMD_SERVER). */
+	struct ap_server *server;
+	struct ap_client *client;
+	/* Keys changed by this command (INFO, persistence, WATCH later). */
+	uint64_t dirty;
+};
+
+/* Registration at start. Tables are arrays terminated by a NULL name. */
+void ap_cmd_table_add(const struct ap_cmd *cmds);
+/* Finds a command by name (case-insensitive). */
+const struct ap_cmd *ap_cmd_lookup(const char *name, size_t len);
+/* Iterates all registered commands (COMMAND, COMMAND COUNT). */
+size_t ap_cmd_count(void);
+const struct ap_cmd *ap_cmd_at(size_t idx);
+/* Finds a subcommand of cmd by name; NULL if none. */
+const struct ap_cmd *ap_cmd_sub_lookup(const struct ap_cmd *cmd,
+				       const char *name, size_t len);
+/* True if argc satisfies the command's arity. */
+bool ap_cmd_arity_ok(const struct ap_cmd *cmd, int argc);
+/* Key positions of a command invocation (indexes into argv), honouring
+ * first/last/step. Writes at most max; returns the number of keys. */
+size_t ap_cmd_keys(const struct ap_cmd *cmd, int argc,
+		   const struct ap_arg *argv, int *idx, size_t max);
+
+/* The command tables core provides. */
+extern const struct ap_cmd ap_cmds_string[];
+extern const struct ap_cmd ap_cmds_keys[];
+
+/* Shared argument helpers: parse or reply the Redis error and return
+ * false. */
+bool ap_arg_ll(struct ap_cmd_ctx *c, const struct ap_arg *a, long long *out);
+bool ap_arg_ld(struct ap_cmd_ctx *c, const struct ap_arg *a, long double *out);
+bool ap_arg_eq(const struct ap_arg *a, const char *lit); /* case-insens. */
+
+/* Common error texts (Redis's words). */
+#define AP_ERR_WRONGTYPE                                                     \
+	"WRONGTYPE Operation against a key holding the wrong kind of value"
+#define AP_ERR_SYNTAX "ERR syntax error"
+#define AP_ERR_NOT_INT "ERR value is not an integer or out of range"
+#define AP_ERR_NOT_FLOAT "ERR value is not a valid float"
+#define AP_ERR_OVERFLOW "ERR increment or decrement would overflow"
+#define AP_ERR_NO_KEY "ERR no such key"
+#define AP_ERR_EXPIRE_TIME "ERR invalid expire time in '%s' command"
+#define AP_ERR_STR_TOO_LONG "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * limits.h - every limit in Apiary, in one place, with its reason and its
+ * hard ceiling. Runtime-configurable limits have a default here and are
+ * clamped to [MIN, MAX] by the config module; the rest are compile-time.
+ */
+#ifndef AP_CORE_LIMITS_H
+#define AP_CORE_LIMITS_H
+
+/* Shards (threads that own keyspace). The SPSC mesh is N*N rings; 256 keeps
+ * it below 64 MiB and covers every machine we expect. */
+#define AP_SHARDS_MAX 256
+
+/* Databases (SELECT). Redis's default is 16; its ceiling is INT_MAX, ours
+ * is small because every shard holds a table header per database. */
+#define AP_DATABASES_DEFAULT 16
+#define AP_DATABASES_MAX 1024
+
+/* proto-max-bulk-len: the longest bulk string a client may send. Redis's
+ * default and minimum. The ceiling keeps lengths in 32 bits (entries store
+ * lengths as varints of at most 5 bytes). */
+#define AP_PROTO_MAX_BULK_LEN_DEFAULT (512LL * 1024 * 1024)
+#define AP_PROTO_MAX_BULK_LEN_MIN (1024LL * 1024)
+#define AP_PROTO_MAX_BULK_LEN_MAX (2047LL * 1024 * 1024)
+
+/* client-query-buffer-limit: bytes buffered for one client before a full
+ * command arrives. Redis: 1 GB default, 1 MB minimum. */
+#define AP_QUERY_BUF_LIMIT_DEFAULT (1024LL * 1024 * 1024)
+#define AP_QUERY_BUF_LIMIT_MIN (1024LL * 1024)
+#define AP_QUERY_BUF_LIMIT_MAX (4096LL * 1024 * 1024)
+
+/* Arguments in one command. Redis allows up to INT_MAX with 1M per
+ * multibulk header; we bound it at 1M so argv arrays stay bounded. */
+#define AP_ARGC_MAX (1024 * 1024)
+/* Inline commands (telnet style): Redis's PROTO_INLINE_MAX_SIZE. */
+#define AP_INLINE_MAX_LEN (64 * 1024)
+/* Length of a *N or $N header line without its payload. */
+#define AP_PROTO_HEADER_MAX_LEN (64 * 1024)
+
+/* maxclients: Redis's default. Clamped to what RLIMIT_NOFILE allows. */
+#define AP_MAXCLIENTS_DEFAULT 10000
+#define AP_MAXCLIENTS_MAX 1000000
+
+/* Commands parsed and executed for one connection per loop tick before
+ * yielding to other connections: fairness under deep pipelines. */
+#define AP_CONN_CMDS_PER_TICK 1024
+
+/* Commands batched into one cross-shard message. */
+#define AP_XSHARD_BATCH_MAX 64
+
+/* SPSC ring slots per ordered pair of threads (power of two). A full ring
+ * spills to a local FIFO; it never blocks. */
+#define AP_SPSC_SLOTS 1024
+
+/* io_uring: submission queue entries per shard ring, provided receive
+ * buffers per shard and their size. */
+#define AP_URING_ENTRIES 4096
+#define AP_RECV_BUF_COUNT 1024
+#define AP_RECV_BUF_SIZE (16 * 1024)
+
+/* Output chunk size for reply buffers. A reply bigger than a chunk gets a
+ * chunk of its own size. */
+#define AP_OBUF_CHUNK_SIZE (16 * 1024)
+/* Sends in flight per connection (io_uring); chunks beyond wait. */
+#define AP_SEND_IOV_MAX 64
+
+/* Active expiry, as Redis: 20 keys sampled per round, a round repeats
+ * while more than 10% were expired, at most 25% of a tick's time. */
+#define AP_EXPIRE_SAMPLE 20
+#define AP_EXPIRE_REPEAT_PCT 10
+#define AP_HZ_DEFAULT 10
+#define AP_HZ_MIN 1
+#define AP_HZ_MAX 500
+
+/* Incremental rehash: buckets moved per step and per background tick. */
+#define AP_REHASH_STEP_BUCKETS 1
+#define AP_REHASH_TICK_US 1000
+
+/* Lazy free: elements released per loop tick for big deleted values. */
+#define AP_LAZYFREE_BUDGET 4096
+
+/* Keys looked at per SCAN-type step by KEYS/FLUSHALL before yielding. */
+#define AP_KEYS_BATCH 4096
+
+/* Longest string LCS accepts (its table is O(a*b)); Redis limits the
+ * product to the same memory. */
+#define AP_LCS_MAX_CELLS (512LL * 1024 * 1024)
+
+/* Longest string SETRANGE/APPEND may produce: proto-max-bulk-len. */
+
+/* Client name and library names. */
+#define AP_CLIENT_NAME_MAX 1024
+
+/* Client-side protocol codec (net/client.h: apiary-bench, cluster bus). */
+/* Aggregate nesting a reply may have; deeper is a protocol error. Redis's
+ * own replies nest a few levels; Redis bounds requests the same way. */
+#define AP_CLIENT_DEPTH_MAX 64
+/* Longest reply header or simple line (+ - : , ( ...) a client accepts. */
+#define AP_CLIENT_LINE_MAX (64 * 1024)
+/* Bytes of a top-level error or string a client parser keeps: enough for
+ * an error code and a MOVED/ASK target with an IPv6 address. */
+#define AP_CLIENT_TEXT_KEEP 256
+
+/* apiary-bench: bounds on its options and buffers. */
+#define AP_BENCH_THREADS_MAX 256
+#define AP_BENCH_CLIENTS_MAX 10000     /* connections per thread */
+#define AP_BENCH_PIPELINE_MAX 4096     /* requests in flight per connection */
+#define AP_BENCH_CMDS_MAX 32           /* --command entries */
+#define AP_BENCH_CMD_ARGS_MAX 64       /* arguments of one --command */
+#define AP_BENCH_WEIGHT_SUM_MAX 100000 /* sum of ratios: the schedule table */
+#define AP_BENCH_DATA_SIZE_MAX (64 * 1024 * 1024) /* -d: largest value */
+#define AP_BENCH_SEND_BUF_MIN (64 * 1024) /* per-connection request buffer */
+#define AP_BENCH_RECV_BUF_SIZE (16 * 1024) /* provided receive buffers */
+#define AP_BENCH_RECV_BUF_COUNT 1024       /* per thread (power of two) */
+#define AP_BENCH_DURATION_MAX (7 * 24 * 3600) /* --test-time, --warmup */
+
+#endif

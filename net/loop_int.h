@@ -1,0 +1,52 @@
+/*
+ * loop_int.h - internals shared by the event loop's backends (net/ only).
+ */
+#ifndef AP_NET_LOOP_INT_H
+#define AP_NET_LOOP_INT_H
+
+#include <sys/uio.h>
+
+#include "net/net.h"
+
+struct ap_net_loop;
+
+/* What a backend implements; loop.c holds the parts common to both. */
+struct ap_net_backend {
+	const char *name;
+	int (*listen)(struct ap_net_loop *l, int fd);
+	int (*conn_start)(struct ap_net_loop *l, struct ap_net_conn *c);
+	/* Starts sending c->out (c is not SENDING). */
+	void (*send)(struct ap_net_loop *l, struct ap_net_conn *c);
+	/* Asks the kernel to drop c's pending operations. */
+	void (*cancel)(struct ap_net_loop *l, struct ap_net_conn *c);
+	void (*run_once)(struct ap_net_loop *l, int64_t timeout_us);
+	void (*destroy)(struct ap_net_loop *l);
+};
+
+struct ap_net_loop {
+	const struct ap_net_backend *be;
+	const struct ap_net_ops *ops;
+	void *owner;
+	int wake_fd; /* eventfd written by other threads */
+	struct ap_net_conn *send_head; /* connections with output queued */
+	struct ap_net_conn *close_head; /* closed, callback pending */
+	void *impl; /* backend state */
+};
+
+/* Common steps the backends call. */
+void ap_net_loop_flush_sends(struct ap_net_loop *l);
+/* Bookkeeping after a send of `res` bytes completed (or failed). */
+void ap_net_conn_sent(struct ap_net_loop *l, struct ap_net_conn *c, long res);
+/* Closes the fd and queues the closed callback once nothing is inflight. */
+void ap_net_conn_try_finish(struct ap_net_loop *l, struct ap_net_conn *c);
+/* Delivers queued closed callbacks. */
+void ap_net_loop_reap(struct ap_net_loop *l);
+/* Fills iov from c->out (at most max entries); returns the count and the
+ * bytes covered in *len. */
+int ap_net_conn_iov(struct ap_net_conn *c, struct iovec *iov, int max,
+		    size_t *len);
+
+int ap_net_uring_create(struct ap_net_loop *l, char *why, size_t why_size);
+int ap_net_epoll_create(struct ap_net_loop *l, char *why, size_t why_size);
+
+#endif

@@ -1,0 +1,645 @@
+/*
+ * client.c - client connections on their shard: input buffering, parsing,
+ * routing each command to the shard that owns its keys, and output.
+ *
+ * Input is parsed straight from the receive buffer; only an incomplete
+ * command's bytes (or input that arrives while the client waits for
+ * another shard) are copied into the client's own query buffer.
+ *
+ * Order: a client's commands run in the order sent and their replies go
+ * out in that order. Consecutive commands for the same remote shard travel
+ * in one batch; any other command waits until the batch's replies are
+ * back (the client is WAITING and its input stays buffered). A command
+ * on local keys never leaves the thread.
+ */
+#include "shards/shards_int.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void process_qbuf(struct ap_client *c);
+
+/* --- life cycle ---------------------------------------------------------- */
+
+void ap_client_accept(struct ap_shard *s, int fd)
+{
+	struct ap_client *c = ap_calloc(1, sizeof(*c));
+	int rc = ap_net_conn_start(s->loop, &c->nc, fd);
+	if (rc < 0) {
+		ap_log(AP_LOG_WARNING, "cannot start connection: %d", rc);
+		close(fd);
+		ap_free(c);
+		atomic_fetch_sub(&s->conn_count, 1);
+		atomic_fetch_sub(&s->srv->clients, 1);
+		return;
+	}
+	c->shard = s;
+	c->id = atomic_fetch_add(&s->srv->next_client_id, 1);
+	c->proto = 2;
+	ap_reply_init(&c->reply, &c->nc.out, 2);
+	c->reply.on_error = ap_shard_count_error;
+	c->reply.on_error_ctx = s;
+	ap_resp_req_init(&c->req);
+	if (s->cfg.requirepass[0] == '\0')
+		c->flags |= AP_CF_AUTHED;
+	ap_net_peer_name(fd, false, c->addr, sizeof(c->addr));
+	ap_net_peer_name(fd, true, c->laddr, sizeof(c->laddr));
+	c->ctime_ms = c->last_ms = s->now_ms;
+	c->next = s->clients;
+	if (s->clients)
+		s->clients->prev = c;
+	s->clients = c;
+	s->client_count++;
+}
+
+static void client_free(struct ap_client *c)
+{
+	struct ap_shard *s = c->shard;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->client_count--;
+	atomic_fetch_sub(&s->conn_count, 1);
+	atomic_fetch_sub(&s->srv->clients, 1);
+	ap_resp_req_deinit(&c->req);
+	ap_obuf_deinit(&c->nc.out); /* replies written after the close */
+	ap_free(c->qbuf);
+	ap_free(c->argv);
+	ap_free(c);
+}
+
+void ap_client_close(struct ap_client *c, bool after_flush)
+{
+	if (c->flags & AP_CF_CLOSED)
+		return;
+	c->flags |= AP_CF_CLOSED;
+	ap_net_conn_close(c->shard->loop, &c->nc, after_flush);
+}
+
+void ap_client_on_closed(struct ap_shard *s, struct ap_client *c)
+{
+	c->flags |= AP_CF_CLOSED;
+	if (c->flags & AP_CF_PENDING) {
+		/* Unlink from the pending list first. */
+		struct ap_client **pp = &s->pending;
+		while (*pp && *pp != c)
+			pp = &(*pp)->pending_next;
+		if (*pp)
+			*pp = c->pending_next;
+		c->flags &= ~AP_CF_PENDING;
+	}
+	if (c->batch) {
+		struct ap_xbatch *b = c->batch;
+		c->batch = NULL;
+		ap_free(b->args);
+		ap_free(b);
+	}
+	if (c->inflight == 0)
+		client_free(c);
+	/* else: freed when the last cross-shard message returns */
+}
+
+bool ap_client_msg_done(struct ap_client *c)
+{
+	c->inflight--;
+	if (!(c->flags & AP_CF_CLOSED))
+		return true;
+	if (c->inflight == 0 && c->nc.fd < 0 && (c->nc.flags & AP_NC_CLOSED))
+		client_free(c);
+	return false;
+}
+
+/* --- output -------------------------------------------------------------- */
+
+void ap_client_flush(struct ap_client *c)
+{
+	struct ap_shard *s = c->shard;
+	if (c->flags & AP_CF_CLOSED)
+		return;
+	size_t len = c->nc.out.len;
+	if (len && s->cfg.obuf_normal_hard > 0 &&
+	    (long long)len > s->cfg.obuf_normal_hard) {
+		ap_log(AP_LOG_WARNING,
+		       "Client id=%llu addr=%s closed for overcoming of output "
+		       "buffer limits (%zu bytes)",
+		       (unsigned long long)c->id, c->addr, len);
+		ap_client_close(c, false);
+		return;
+	}
+	if (len && s->cfg.obuf_normal_soft > 0 &&
+	    (long long)len > s->cfg.obuf_normal_soft) {
+		if (!c->obuf_soft_since_ms)
+			c->obuf_soft_since_ms = s->now_ms;
+		else if (s->now_ms - c->obuf_soft_since_ms >
+			 (int64_t)s->cfg.obuf_normal_soft_s * 1000) {
+			ap_client_close(c, false);
+			return;
+		}
+	} else {
+		c->obuf_soft_since_ms = 0;
+	}
+	if (len)
+		ap_net_conn_flush(s->loop, &c->nc);
+	if (c->flags & AP_CF_CLOSE_ASAP)
+		ap_client_close(c, true);
+}
+
+/* --- execution ----------------------------------------------------------- */
+
+void ap_shard_exec(struct ap_shard *s, struct ap_cmd_ctx *ctx)
+{
+	struct ap_cmdstat *cs = &s->cmdstats[ap_shard_cmdstat_idx(ctx->cmd)];
+	uint32_t errors = ctx->r->errors;
+	uint64_t t0 = ap_time_ns();
+	ctx->cmd->fn(ctx);
+	uint64_t t1 = ap_time_ns();
+	cs->calls++;
+	cs->usec += (t1 - t0) / 1000;
+	if (ctx->r->errors != errors)
+		cs->failed++;
+	s->st.commands++;
+	ap_keyspace_stats(s->ks)->dirty += ctx->dirty;
+}
+
+static void run_local(struct ap_client *c, const struct ap_cmd *cmd,
+		      int argc, const struct ap_arg *argv)
+{
+	struct ap_shard *s = c->shard;
+	struct ap_cmd_ctx ctx = {
+		.ks = s->ks,
+		.db = ap_keyspace_db(s->ks, c->db_idx),
+		.db_idx = c->db_idx,
+		.r = &c->reply,
+		.cfg = &s->cfg,
+		.argc = argc,
+		.argv = argv,
+		.cmd = cmd,
+		.server = s->srv,
+		.client = c,
+	};
+	ap_shard_exec(s, &ctx);
+}
+
+/* --- cross-shard batches ---------------------------------------------------- */
+
+static void batch_put(struct ap_xbatch *b, const void *p, size_t n)
+{
+	if (b->args_len + n > b->args_cap) {
+		size_t cap = b->args_cap ? b->args_cap * 2 : 256;
+		while (cap < b->args_len + n)
+			cap *= 2;
+		b->args = ap_realloc(b->args, cap);
+		b->args_cap = cap;
+	}
+	memcpy(b->args + b->args_len, p, n);
+	b->args_len += n;
+}
+
+static void batch_append(struct ap_xbatch *b, const struct ap_cmd *cmd,
+			 int argc, const struct ap_arg *argv)
+{
+	batch_put(b, &cmd, sizeof(cmd));
+	batch_put(b, &argc, sizeof(argc));
+	for (int i = 0; i < argc; i++) {
+		batch_put(b, &argv[i].len, sizeof(argv[i].len));
+		batch_put(b, argv[i].p, argv[i].len);
+	}
+	b->ncmds++;
+}
+
+static void batch_done(struct ap_shard *s, struct ap_msg *m);
+
+/* Runs on the remote shard: executes the batch in order. */
+static void batch_exec(struct ap_shard *s, struct ap_msg *m)
+{
+	struct ap_xbatch *b = (struct ap_xbatch *)m;
+	struct ap_reply r;
+	ap_reply_init(&r, &b->out, b->proto);
+	r.on_error = ap_shard_count_error;
+	r.on_error_ctx = s;
+	struct ap_arg argv_small[16];
+	struct ap_arg *argv = argv_small;
+	int argv_cap = 16;
+	size_t pos = 0;
+	for (int i = 0; i < b->ncmds; i++) {
+		const struct ap_cmd *cmd;
+		int argc;
+		memcpy(&cmd, b->args + pos, sizeof(cmd));
+		pos += sizeof(cmd);
+		memcpy(&argc, b->args + pos, sizeof(argc));
+		pos += sizeof(argc);
+		if (argc > argv_cap) {
+			if (argv != argv_small)
+				ap_free(argv);
+			argv = ap_malloc((size_t)argc * sizeof(*argv));
+			argv_cap = argc;
+		}
+		for (int a = 0; a < argc; a++) {
+			memcpy(&argv[a].len, b->args + pos,
+			       sizeof(argv[a].len));
+			pos += sizeof(argv[a].len);
+			argv[a].p = b->args + pos;
+			pos += argv[a].len;
+		}
+		struct ap_cmd_ctx ctx = {
+			.ks = s->ks,
+			.db = ap_keyspace_db(s->ks, b->db_idx),
+			.db_idx = b->db_idx,
+			.r = &r,
+			.cfg = &s->cfg,
+			.argc = argc,
+			.argv = argv,
+			.cmd = cmd,
+		};
+		ap_shard_exec(s, &ctx);
+	}
+	if (argv != argv_small)
+		ap_free(argv);
+	m->run = batch_done;
+	ap_shard_send(s, m->home, m);
+}
+
+/* Back on the home shard: the replies join the client's output. */
+static void batch_done(struct ap_shard *s, struct ap_msg *m)
+{
+	struct ap_xbatch *b = (struct ap_xbatch *)m;
+	struct ap_client *c = b->client;
+	ap_free(b->args);
+	if (ap_client_msg_done(c)) {
+		ap_obuf_splice(&c->nc.out, &b->out);
+		c->flags &= ~AP_CF_WAITING;
+		ap_client_resume(c);
+	}
+	ap_obuf_deinit(&b->out);
+	ap_free(b);
+}
+
+static void batch_send(struct ap_client *c)
+{
+	struct ap_xbatch *b = c->batch;
+	int to = b->m.home; /* target stashed here while filling */
+	c->batch = NULL;
+	b->m.home = (uint16_t)c->shard->id;
+	b->m.run = batch_exec;
+	c->flags |= AP_CF_WAITING;
+	c->inflight++;
+	c->shard->st.batches_out++;
+	ap_shard_send(c->shard, to, &b->m);
+}
+
+static struct ap_xbatch *batch_new(struct ap_client *c, int target)
+{
+	struct ap_xbatch *b = ap_calloc(1, sizeof(*b));
+	b->client = c;
+	b->db_idx = c->db_idx;
+	b->proto = c->proto;
+	b->m.home = (uint16_t)target;
+	ap_obuf_init(&b->out);
+	return b;
+}
+
+/* --- routing ------------------------------------------------------------------ */
+
+enum route {
+	ROUTE_LOCAL = -1,
+	ROUTE_SPAN = -2,
+};
+
+/* The shard that runs the command: ROUTE_LOCAL, a shard index, or
+ * ROUTE_SPAN when its keys live on several shards. */
+static int route_of(struct ap_client *c, const struct ap_cmd *cmd, int argc,
+		    const struct ap_arg *argv)
+{
+	struct ap_shard *s = c->shard;
+	if ((cmd->flags & AP_CMD_SERVER) || cmd->first_key == 0 ||
+	    s->srv->nshards == 1)
+		return ROUTE_LOCAL;
+	int first = cmd->first_key;
+	if (first >= argc)
+		return ROUTE_LOCAL;
+	int last = cmd->last_key >= 0 ? cmd->last_key : argc + cmd->last_key;
+	if (last >= argc)
+		last = argc - 1;
+	int step = cmd->key_step > 0 ? cmd->key_step : 1;
+	int target = ap_shard_of_key(s->srv, argv[first].p, argv[first].len);
+	for (int i = first + step; i <= last; i += step)
+		if (ap_shard_of_key(s->srv, argv[i].p, argv[i].len) != target)
+			return ROUTE_SPAN;
+	return target == s->id ? ROUTE_LOCAL : target;
+}
+
+static void reply_error(struct ap_client *c, const char *fmt, ...)
+	AP_PRINTF(2, 3);
+static void reply_error(struct ap_client *c, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ap_reply_error(&c->reply, buf);
+}
+
+/* Copies an argument for an error message: printable, bounded. */
+static void arg_preview(const struct ap_arg *a, char *out, size_t size)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < a->len && n + 1 < size && i < 128; i++) {
+		char ch = a->p[i];
+		out[n++] = (ch >= 32 && ch < 127 && ch != '\'') ? ch : '?';
+	}
+	out[n] = '\0';
+}
+
+static void unknown_command(struct ap_client *c, int argc,
+			    const struct ap_arg *argv)
+{
+	char name[130], args[512];
+	arg_preview(&argv[0], name, sizeof(name));
+	size_t n = 0;
+	args[0] = '\0';
+	for (int i = 1; i < argc && n < sizeof(args) - 140; i++) {
+		char a[130];
+		arg_preview(&argv[i], a, sizeof(a));
+		n += (size_t)snprintf(args + n, sizeof(args) - n, "'%s' ", a);
+	}
+	reply_error(c,
+		    "ERR unknown command '%s', with args beginning with: %s",
+		    name, args);
+}
+
+/* Resolves argv[0] (and a subcommand) to a command, replying the error
+ * when there is none or the arity is wrong. */
+static void resolve(struct ap_client *c, int argc,
+		    const struct ap_arg *argv)
+{
+	const struct ap_cmd *cmd = ap_cmd_lookup(argv[0].p, argv[0].len);
+	if (!cmd) {
+		unknown_command(c, argc, argv);
+		return;
+	}
+	if (cmd->subcmds) {
+		if (argc < 2) {
+			reply_error(c,
+				    "ERR wrong number of arguments for '%s' "
+				    "command",
+				    cmd->name);
+			return;
+		}
+		const struct ap_cmd *sub =
+			ap_cmd_sub_lookup(cmd, argv[1].p, argv[1].len);
+		if (!sub) {
+			char a[130], up[64];
+			arg_preview(&argv[1], a, sizeof(a));
+			size_t i = 0;
+			for (; cmd->name[i] && i < sizeof(up) - 1; i++)
+				up[i] = (char)(cmd->name[i] & ~0x20);
+			up[i] = '\0';
+			reply_error(c,
+				    "ERR unknown subcommand '%s'. Try %s HELP.",
+				    a, up);
+			return;
+		}
+		if (!ap_cmd_arity_ok(sub, argc)) {
+			reply_error(c,
+				    "ERR wrong number of arguments for '%s|%s' "
+				    "command",
+				    cmd->name, sub->name);
+			return;
+		}
+		return;
+	}
+	if (!ap_cmd_arity_ok(cmd, argc)) {
+		reply_error(c, "ERR wrong number of arguments for '%s' command",
+			    cmd->name);
+		return;
+	}
+}
+
+/* The command argv names, subcommand included, or NULL if there is none or
+ * the arity is wrong (resolve() then replies the error). */
+static const struct ap_cmd *lookup_quiet(int argc, const struct ap_arg *argv)
+{
+	const struct ap_cmd *cmd = ap_cmd_lookup(argv[0].p, argv[0].len);
+	if (cmd && cmd->subcmds)
+		cmd = argc >= 2 ? ap_cmd_sub_lookup(cmd, argv[1].p, argv[1].len)
+				: NULL;
+	return cmd && ap_cmd_arity_ok(cmd, argc) ? cmd : NULL;
+}
+
+/* Runs or routes one command. Returns false if the command could not be
+ * taken yet (the client now waits for an earlier batch); the caller then
+ * leaves its bytes unconsumed. */
+static bool dispatch(struct ap_client *c, int argc, const struct ap_arg *argv)
+{
+	const struct ap_cmd *cmd = lookup_quiet(argc, argv);
+	int route = ROUTE_LOCAL;
+	if (cmd && (c->flags & AP_CF_AUTHED))
+		route = route_of(c, cmd, argc, argv);
+	if (c->batch) {
+		if (route == (int)c->batch->m.home &&
+		    c->batch->ncmds < AP_XSHARD_BATCH_MAX) {
+			batch_append(c->batch, cmd, argc, argv);
+			c->commands++;
+			return true;
+		}
+		batch_send(c);
+		return false;
+	}
+	c->commands++;
+	c->last_cmd = cmd ? cmd->name : NULL;
+	if (route >= 0) {
+		c->batch = batch_new(c, route);
+		batch_append(c->batch, cmd, argc, argv);
+		return true;
+	}
+	if (route == ROUTE_SPAN) {
+		ap_xshard_spanning(c, cmd, argc, argv);
+		return true;
+	}
+	if (!cmd) {
+		resolve(c, argc, argv); /* replies why */
+		return true;
+	}
+	if (!(c->flags & AP_CF_AUTHED) && !(cmd->flags & AP_CMD_NO_AUTH)) {
+		ap_reply_error(&c->reply, "NOAUTH Authentication required.");
+		return true;
+	}
+	run_local(c, cmd, argc, argv);
+	return true;
+}
+
+/* --- input -------------------------------------------------------------------- */
+
+static bool grow_argv(struct ap_client *c, int argc)
+{
+	if (argc <= c->argv_cap)
+		return true;
+	int cap = c->argv_cap ? c->argv_cap : 8;
+	while (cap < argc)
+		cap *= 2;
+	c->argv = ap_realloc(c->argv, (size_t)cap * sizeof(*c->argv));
+	c->argv_cap = cap;
+	return true;
+}
+
+static void protocol_error(struct ap_client *c, const char *err)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "ERR %s", err);
+	ap_reply_error(&c->reply, buf);
+	ap_log(AP_LOG_VERBOSE, "Protocol error (%s) from client id=%llu addr=%s",
+	       err, (unsigned long long)c->id, c->addr);
+	c->flags |= AP_CF_CLOSE_ASAP;
+}
+
+/* Parses and runs commands from buf. Returns the bytes consumed; stops at
+ * an incomplete command, when the client must wait, or at the per-tick
+ * budget (then marks the client pending). */
+static size_t process_buffer(struct ap_client *c, const char *buf, size_t len)
+{
+	struct ap_shard *s = c->shard;
+	struct ap_resp_limits lim = {
+		.bulk_len_max = s->cfg.proto_max_bulk_len,
+		.argc_max = AP_ARGC_MAX,
+		.inline_max = AP_INLINE_MAX_LEN,
+	};
+	size_t pos = 0;
+	int budget = AP_CONN_CMDS_PER_TICK;
+	while (pos < len &&
+	       !(c->flags & (AP_CF_WAITING | AP_CF_CLOSE_ASAP | AP_CF_CLOSED))) {
+		if (budget-- == 0) {
+			if (!(c->flags & AP_CF_PENDING)) {
+				c->flags |= AP_CF_PENDING;
+				c->pending_next = s->pending;
+				s->pending = c;
+			}
+			break;
+		}
+		const char *err = NULL;
+		long long n = ap_resp_parse(&c->req, buf + pos, len - pos, &lim,
+					    &err);
+		if (n == AP_RESP_NEED_MORE)
+			break;
+		if (n < 0) {
+			protocol_error(c, err);
+			return len;
+		}
+		int argc = c->req.argc;
+		if (argc > 0) {
+			grow_argv(c, argc);
+			ap_resp_req_argv(&c->req, buf + pos, c->argv);
+			if (!dispatch(c, argc, c->argv)) {
+				ap_resp_req_reset(&c->req);
+				break; /* re-parsed after the batch returns */
+			}
+		}
+		ap_resp_req_reset(&c->req);
+		pos += (size_t)n;
+	}
+	if (c->batch && !(c->flags & AP_CF_WAITING))
+		batch_send(c);
+	return pos;
+}
+
+static bool qbuf_append(struct ap_client *c, const char *data, size_t len)
+{
+	struct ap_shard *s = c->shard;
+	if (c->qpos > 0 && c->qpos == c->qlen) {
+		c->qpos = c->qlen = 0;
+	}
+	if (c->qlen + len > c->qcap) {
+		if (c->qpos > 0) {
+			memmove(c->qbuf, c->qbuf + c->qpos, c->qlen - c->qpos);
+			c->qlen -= c->qpos;
+			c->qpos = 0;
+		}
+		if (c->qlen + len > c->qcap) {
+			size_t cap = c->qcap ? c->qcap : 1024;
+			while (cap < c->qlen + len)
+				cap *= 2;
+			c->qbuf = ap_realloc(c->qbuf, cap);
+			c->qcap = cap;
+		}
+	}
+	memcpy(c->qbuf + c->qlen, data, len);
+	c->qlen += len;
+	if ((long long)(c->qlen - c->qpos) >
+	    s->cfg.client_query_buffer_limit) {
+		ap_log(AP_LOG_WARNING,
+		       "Closing client id=%llu addr=%s that reached max query "
+		       "buffer length (%zu bytes)",
+		       (unsigned long long)c->id, c->addr, c->qlen - c->qpos);
+		ap_client_close(c, false);
+		return false;
+	}
+	return true;
+}
+
+static void process_qbuf(struct ap_client *c)
+{
+	size_t avail = c->qlen - c->qpos;
+	if (avail == 0)
+		return;
+	if (avail < ap_resp_need(&c->req))
+		return; /* a big bulk is still arriving */
+	size_t used = process_buffer(c, c->qbuf + c->qpos, avail);
+	c->qpos += used;
+	if (c->qpos == c->qlen) {
+		c->qpos = c->qlen = 0;
+		if (c->qcap > 64 * 1024) { /* drop a big buffer when idle */
+			ap_free(c->qbuf);
+			c->qbuf = NULL;
+			c->qcap = 0;
+		}
+	}
+}
+
+void ap_client_on_recv(struct ap_shard *s, struct ap_client *c,
+		       const char *data, size_t len)
+{
+	if (c->flags & (AP_CF_CLOSED | AP_CF_CLOSE_ASAP))
+		return;
+	c->last_ms = s->now_ms;
+	s->st.net_in += len;
+	if (c->qlen > c->qpos ||
+	    (c->flags & (AP_CF_WAITING | AP_CF_PENDING))) {
+		if (!qbuf_append(c, data, len))
+			return;
+		if (!(c->flags & (AP_CF_WAITING | AP_CF_PENDING)))
+			process_qbuf(c);
+	} else {
+		size_t used = process_buffer(c, data, len);
+		if (used < len && !(c->flags & AP_CF_CLOSED))
+			qbuf_append(c, data + used, len - used);
+	}
+	ap_client_flush(c);
+}
+
+void ap_client_resume(struct ap_client *c)
+{
+	if (c->flags & AP_CF_CLOSED)
+		return;
+	if (!(c->flags & AP_CF_PENDING))
+		process_qbuf(c);
+	ap_client_flush(c);
+}
+
+void ap_client_run_pending(struct ap_shard *s)
+{
+	struct ap_client *list = s->pending;
+	s->pending = NULL;
+	while (list) {
+		struct ap_client *c = list;
+		list = c->pending_next;
+		c->flags &= ~AP_CF_PENDING;
+		if (c->flags & (AP_CF_CLOSED | AP_CF_WAITING))
+			continue;
+		process_qbuf(c);
+		ap_client_flush(c);
+	}
+}

@@ -1,0 +1,287 @@
+/*
+ * shards_int.h - internals of the shards module (shards/ only).
+ *
+ * Ownership: a struct ap_shard, its loop, keyspace, clients and messages in
+ * its outboxes belong to its thread. The only fields other threads touch
+ * are the atomics marked "shared" below.
+ *
+ * Messages: every cross-thread interaction is a struct ap_msg sent through
+ * the mesh; the receiver calls msg->run(receiver, msg). A request that
+ * needs an answer is sent back the same way with another run function (a
+ * "hop": there and back). A message is owned by whoever holds it; the one
+ * that finishes with it frees it (mimalloc frees across threads).
+ */
+#ifndef AP_SHARDS_INT_H
+#define AP_SHARDS_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/base.h"
+#include "core/cmd.h"
+#include "core/config.h"
+#include "core/keyspace.h"
+#include "core/limits.h"
+#include "core/reply.h"
+#include "net/net.h"
+#include "net/resp.h"
+#include "shards/shards.h"
+#include "shards/spsc.h"
+
+struct ap_shard;
+struct ap_msg;
+
+typedef void ap_msg_fn(struct ap_shard *s, struct ap_msg *m);
+
+struct ap_msg {
+	ap_msg_fn *run;
+	struct ap_msg *next; /* spill list */
+	uint16_t from;       /* sender shard */
+	uint16_t home;       /* shard that started the exchange */
+};
+
+/* Per destination: messages that did not fit in the ring yet. */
+struct ap_outbox {
+	struct ap_msg *spill_head;
+	struct ap_msg *spill_tail;
+	bool dirty; /* staged pushes to publish this tick */
+};
+
+/* Error statistics: distinct error codes, as INFO errorstats. Redis
+ * stops tracking new codes after 128. */
+#define AP_ERRSTATS_MAX 128
+struct ap_errstat {
+	char code[32];
+	uint64_t count;
+};
+
+struct ap_cmdstat {
+	uint64_t calls;
+	uint64_t usec;
+	uint64_t rejected; /* failed before running (arity, auth) */
+	uint64_t failed;   /* replied an error */
+};
+
+enum ap_client_flags {
+	AP_CF_WAITING = 1 << 0,     /* cross-shard work in flight */
+	AP_CF_CLOSE_ASAP = 1 << 1,  /* close after the current output */
+	AP_CF_CLOSED = 1 << 2,      /* socket closing; free when idle */
+	AP_CF_PENDING = 1 << 3,     /* on the shard's pending list */
+	AP_CF_AUTHED = 1 << 4,
+	AP_CF_REPLY_OFF = 1 << 5,   /* CLIENT REPLY OFF */
+	AP_CF_REPLY_SKIP = 1 << 6,  /* CLIENT REPLY SKIP: skip next */
+	AP_CF_REPLY_SKIP_NEXT = 1 << 7,
+	AP_CF_NO_EVICT = 1 << 8,
+	AP_CF_NO_TOUCH = 1 << 9,
+	AP_CF_KILLED = 1 << 10,
+};
+
+struct ap_client {
+	struct ap_net_conn nc; /* first: callbacks convert back */
+	struct ap_shard *shard;
+	uint64_t id;
+	uint32_t flags;
+	uint8_t proto; /* 2 or 3 */
+	unsigned db_idx;
+	struct ap_reply reply;
+	/* Input: bytes not yet parsed (a partial command, or input that
+	 * arrived while cross-shard work was in flight). */
+	char *qbuf;
+	size_t qlen, qcap, qpos;
+	struct ap_resp_req req;
+	struct ap_arg *argv; /* argv scratch, grows */
+	int argv_cap;
+	/* Cross-shard batch being filled (not yet sent). */
+	struct ap_xbatch *batch;
+	int inflight; /* messages out for this client */
+	/* Identity and accounting. */
+	char name[AP_CLIENT_NAME_MAX + 1];
+	char lib_name[128];
+	char lib_ver[64];
+	char addr[64];
+	char laddr[64];
+	int64_t ctime_ms;
+	int64_t last_ms;
+	uint64_t commands;
+	const char *last_cmd;
+	int64_t obuf_soft_since_ms; /* soft output limit exceeded since */
+	struct ap_client *prev, *next;  /* shard's client list */
+	struct ap_client *pending_next; /* shard's pending list */
+};
+
+/* A batch of consecutive commands of one client, all for one remote
+ * shard, executed there in order; replies come back in `out`. */
+struct ap_xbatch {
+	struct ap_msg m;
+	struct ap_client *client; /* home side only */
+	unsigned db_idx;
+	uint8_t proto;
+	int ncmds;
+	/* Packed arguments: per command an int argc, then per argument a
+	 * size_t length and the bytes. */
+	char *args;
+	size_t args_len, args_cap;
+	struct ap_obuf out;
+	uint64_t dirty;
+};
+
+struct ap_shard_stats {
+	uint64_t commands;
+	uint64_t conns_received;
+	uint64_t conns_rejected;
+	uint64_t msgs_in;
+	uint64_t msgs_out;
+	uint64_t wakeups_sent;
+	uint64_t batches_out;
+	uint64_t net_in;
+	uint64_t net_out;
+	uint64_t ticks;
+	/* instantaneous ops/sec: samples per cron */
+	uint64_t ops_sample_prev;
+	int64_t ops_sample_ms;
+	double ops_per_sec;
+};
+
+struct ap_shard {
+	int id;
+	int cpu; /* pinned CPU, or -1 */
+	pthread_t thread;
+	struct ap_server *srv;
+	struct ap_net_loop *loop;
+	struct ap_keyspace *ks;
+	/* Scratch keyspace where a command spanning shards runs on copies of
+	 * its keys (xshard.c); empty between commands. */
+	struct ap_keyspace *scratch;
+	struct ap_config cfg; /* this shard's copy */
+	struct ap_outbox *outbox; /* [nshards] */
+	struct ap_client *clients;
+	struct ap_client *pending; /* clients with unparsed input */
+	uint32_t client_count;
+	bool stopping;
+	int64_t now_ms;
+	int64_t next_cron_us;
+	struct ap_shard_stats st;
+	struct ap_cmdstat *cmdstats; /* [ap_cmd_count() + subcommands] */
+	struct ap_errstat errstats[AP_ERRSTATS_MAX];
+	unsigned errstat_count;
+	uint64_t errors_total;
+	char loop_why[256];
+	/* shared */
+	alignas(AP_PAD_ALIGN) _Atomic int sleeping;
+	_Atomic int wake_pending;
+	_Atomic uint32_t conn_count; /* read by the accepting shard */
+	_Atomic int ready;           /* 1 running, -1 failed to start */
+};
+
+struct ap_server {
+	struct ap_config cfg; /* start-up copy */
+	int nshards;
+	struct ap_shard *shards;
+	struct ap_spsc *mesh; /* [from * nshards + to] */
+	uint16_t slot_owner[AP_SLOTS];
+	int listen_fd[AP_BIND_MAX];
+	int listen_count;
+	int port; /* actual port */
+	int64_t start_ms;
+	char run_id[41];
+	char executable[1024];
+	_Atomic uint64_t next_client_id;
+	_Atomic int stop;          /* stop requested */
+	_Atomic uint32_t clients;  /* connected clients, all shards */
+	_Atomic int paused_until_ms_hi; /* unused */
+	int stop_pipe[2];          /* signal handler -> main thread */
+};
+
+/* --- server.c: mesh, messages, shard loop ---------------------------- */
+/* Sends m to shard `to` (staged; published at the end of the tick). */
+void ap_shard_send(struct ap_shard *s, int to, struct ap_msg *m);
+/* Shard that owns a key. */
+static inline int ap_shard_of_key(const struct ap_server *srv,
+				  const char *key, size_t len)
+{
+	if (srv->nshards == 1)
+		return 0;
+	return srv->slot_owner[ap_key_slot(key, len)];
+}
+/* Counts an error reply in INFO errorstats (the code is its first word). */
+void ap_shard_count_error(void *shard, const char *msg, size_t len);
+/* Index into cmdstats of a command or subcommand. */
+size_t ap_shard_cmdstat_idx(const struct ap_cmd *cmd);
+size_t ap_shard_cmdstat_count(void);
+void ap_server_setup_cmdstat_index(void);
+
+/* --- client.c: connections, input, dispatch -------------------------- */
+void ap_client_accept(struct ap_shard *s, int fd);
+void ap_client_on_recv(struct ap_shard *s, struct ap_client *c,
+		       const char *data, size_t len);
+void ap_client_on_closed(struct ap_shard *s, struct ap_client *c);
+/* A message sent for c came back: returns false (and frees c when it was
+ * the last one) if c was closed meanwhile. */
+bool ap_client_msg_done(struct ap_client *c);
+/* Continues a client's input after its cross-shard work returned. */
+void ap_client_resume(struct ap_client *c);
+/* Runs the pending list (clients that hit the per-tick budget). */
+void ap_client_run_pending(struct ap_shard *s);
+void ap_client_close(struct ap_client *c, bool after_flush);
+/* Flushes output and enforces the output buffer limits. */
+void ap_client_flush(struct ap_client *c);
+/* Runs one command in a context on this shard (stats, timing, errors). */
+void ap_shard_exec(struct ap_shard *s, struct ap_cmd_ctx *ctx);
+
+/* --- xshard.c: cross-shard commands ---------------------------------- */
+/* Entry for a command whose keys span shards. The client waits until
+ * the reply is in its output. */
+void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd,
+			int argc, const struct ap_arg *argv);
+
+/* Fan-out: runs fn on every shard (including the caller's), then done on
+ * the home shard. Each shard writes into its own slot of `results`. */
+struct ap_fanout;
+typedef void ap_fanout_fn(struct ap_shard *s, struct ap_fanout *f);
+typedef void ap_fanout_done_fn(struct ap_shard *home, struct ap_fanout *f);
+struct ap_fanout_part {
+	struct ap_msg m;
+	struct ap_fanout *f;
+	int shard;
+	long long num;        /* a number result */
+	struct ap_obuf out;   /* a reply fragment */
+	size_t count;         /* elements in out */
+	uint64_t cursor;      /* SCAN */
+	void *ptr;            /* anything else */
+};
+struct ap_fanout {
+	struct ap_client *client;
+	ap_fanout_fn *fn;
+	ap_fanout_done_fn *done;
+	int remaining;
+	unsigned db_idx;
+	uint8_t proto;
+	/* Arguments the shards read (copied, owned by the fanout). */
+	int argc;
+	struct ap_arg *argv;
+	long long opt[4];
+	int first; /* shard of parts[0] */
+	int nparts;
+	struct ap_fanout_part parts[];
+};
+/* Starts a fan-out over shards [first, first+count) for client c (which
+ * waits until done runs). argv is copied. */
+void ap_fanout_start(struct ap_client *c, int first, int count,
+		     ap_fanout_fn *fn, ap_fanout_done_fn *done, int argc,
+		     const struct ap_arg *argv, const long long *opt);
+/* The calling shard's part of a fan-out. */
+static inline struct ap_fanout_part *ap_fanout_part_of(struct ap_fanout *f,
+							struct ap_shard *s)
+{
+	return &f->parts[s->id - f->first];
+}
+/* Frees a fan-out (from done) and resumes its client. */
+void ap_fanout_finish(struct ap_shard *home, struct ap_fanout *f);
+
+/* --- cmd_server.c and friends: server-level command tables ----------- */
+extern const struct ap_cmd ap_cmds_server[];
+extern const struct ap_cmd ap_cmds_conn[];
+extern const struct ap_cmd ap_cmds_introspect[];
+void ap_info_reply(struct ap_client *c, int argc, const struct ap_arg *argv);
+
+#endif

@@ -1,0 +1,615 @@
+/*
+ * xshard.c - commands whose keys live on several shards, and fan-outs to
+ * every shard.
+ *
+ * Split commands (MGET, MSET, DEL, EXISTS, TOUCH, UNLINK): the keys are
+ * grouped by shard, each shard runs the same command on its own keys,
+ * and the home shard merges the replies (interleaving array items in key
+ * order, adding integers, or checking +OK).
+ *
+ * Every other command (RENAME, COPY, LCS, MSETNX, ...) runs as gather,
+ * execute, write back: copies of its keys are fetched from their shards
+ * into the home shard's scratch keyspace, the command runs there
+ * unchanged, and the keys it changed are sent back to their owners. The
+ * client waits until the write-back is acknowledged, so its next command
+ * sees the result.
+ *
+ * Neither is atomic with respect to other clients yet: the transaction
+ * core (issue 3) will put both behind per-key intent locks.
+ */
+#include "shards/shards_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Copies argv into one allocation; returns the new argv (free with
+ * ap_free on the returned pointer). */
+static struct ap_arg *argv_copy(int argc, const struct ap_arg *argv)
+{
+	size_t total = (size_t)argc * sizeof(struct ap_arg);
+	for (int i = 0; i < argc; i++)
+		total += argv[i].len;
+	struct ap_arg *out = ap_malloc(total ? total : 1);
+	char *p = (char *)(out + argc);
+	for (int i = 0; i < argc; i++) {
+		memcpy(p, argv[i].p, argv[i].len);
+		out[i].p = p;
+		out[i].len = argv[i].len;
+		p += argv[i].len;
+	}
+	return out;
+}
+
+static void run_cmd_on(struct ap_shard *s, const struct ap_cmd *cmd,
+		       struct ap_keyspace *ks, unsigned db_idx,
+		       struct ap_reply *r, int argc, const struct ap_arg *argv,
+		       struct ap_client *client, uint64_t *dirty)
+{
+	struct ap_cmd_ctx ctx = {
+		.ks = ks,
+		.db = ap_keyspace_db(ks, db_idx),
+		.db_idx = db_idx,
+		.r = r,
+		.cfg = &s->cfg,
+		.argc = argc,
+		.argv = argv,
+		.cmd = cmd,
+		.server = client ? s->srv : NULL,
+		.client = client,
+	};
+	ap_shard_exec(s, &ctx);
+	if (dirty)
+		*dirty += ctx.dirty;
+}
+
+/* ======================= split ========================================= */
+
+struct split_op;
+
+struct split_part {
+	struct ap_msg m;
+	struct split_op *op;
+	const struct ap_cmd *cmd;
+	unsigned db_idx;
+	uint8_t proto;
+	int argc;
+	struct ap_arg *argv;
+	struct ap_obuf out;
+};
+
+struct split_op {
+	struct ap_client *c;
+	const struct ap_cmd *cmd;
+	int remaining;
+	int ngroups;
+	int *group_shard; /* shard of each key group, in order */
+	struct split_part **parts; /* [nshards] */
+};
+
+/* Length of one RESP value at p (within len), or 0 if malformed. Handles
+ * the shapes split replies contain. */
+static size_t resp_value_len(const char *p, size_t len)
+{
+	const char *nl = memchr(p, '\n', len);
+	if (!nl)
+		return 0;
+	size_t line = (size_t)(nl - p) + 1;
+	if (p[0] == '$' || p[0] == '=') {
+		long long n;
+		if (!ap_str_to_ll(p + 1, line - 3, &n))
+			return 0;
+		if (n < 0)
+			return line;
+		return line + (size_t)n + 2 <= len ? line + (size_t)n + 2 : 0;
+	}
+	if (p[0] == '*' || p[0] == '~' || p[0] == '>' || p[0] == '%') {
+		long long n;
+		if (!ap_str_to_ll(p + 1, line - 3, &n))
+			return 0;
+		if (p[0] == '%')
+			n *= 2;
+		size_t off = line;
+		for (long long i = 0; i < n; i++) {
+			size_t l = resp_value_len(p + off, len - off);
+			if (!l)
+				return 0;
+			off += l;
+		}
+		return off;
+	}
+	return line; /* + - : _ , # ( */
+}
+
+static void split_merge(struct ap_shard *s, struct split_op *op)
+{
+	struct ap_client *c = op->c;
+	int n = s->srv->nshards;
+	char **flat = ap_calloc((size_t)n, sizeof(char *));
+	size_t *flen = ap_calloc((size_t)n, sizeof(size_t));
+	size_t *cur = ap_calloc((size_t)n, sizeof(size_t));
+	const char *err = NULL;
+	size_t err_len = 0;
+	for (int i = 0; i < n; i++) {
+		if (!op->parts[i])
+			continue;
+		flat[i] = ap_obuf_flatten(&op->parts[i]->out, &flen[i]);
+		if (flen[i] && flat[i][0] == '-' && !err) {
+			err = flat[i];
+			err_len = flen[i];
+		}
+	}
+	if (err) {
+		/* Already counted in errorstats where it was produced. */
+		ap_obuf_append(&c->nc.out, err, err_len);
+	} else if (op->cmd->split == AP_SPLIT_SUM) {
+		long long sum = 0;
+		for (int i = 0; i < n; i++) {
+			long long v = 0;
+			if (flat[i] && flen[i] > 3 &&
+			    ap_str_to_ll(flat[i] + 1, flen[i] - 3, &v))
+				sum += v;
+		}
+		ap_reply_int(&c->reply, sum);
+	} else if (op->cmd->split == AP_SPLIT_OK) {
+		ap_reply_ok(&c->reply);
+	} else {
+		/* Skip each part's array header, then take items in key
+		 * order. */
+		for (int i = 0; i < n; i++) {
+			if (!flat[i])
+				continue;
+			const char *nl = memchr(flat[i], '\n', flen[i]);
+			cur[i] = nl ? (size_t)(nl - flat[i]) + 1 : flen[i];
+		}
+		ap_reply_array(&c->reply, (size_t)op->ngroups);
+		for (int g = 0; g < op->ngroups; g++) {
+			int sh = op->group_shard[g];
+			size_t l = resp_value_len(flat[sh] + cur[sh],
+						  flen[sh] - cur[sh]);
+			AP_ASSERT(l > 0);
+			ap_reply_raw(&c->reply, flat[sh] + cur[sh], l);
+			cur[sh] += l;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		ap_free(flat[i]);
+	ap_free(flat);
+	ap_free(flen);
+	ap_free(cur);
+}
+
+static void split_finish(struct ap_shard *s, struct split_op *op)
+{
+	struct ap_client *c = op->c;
+	bool alive = !(c->flags & AP_CF_CLOSED);
+	if (alive)
+		split_merge(s, op);
+	for (int i = 0; i < s->srv->nshards; i++) {
+		struct split_part *p = op->parts[i];
+		if (!p)
+			continue;
+		ap_obuf_deinit(&p->out);
+		ap_free(p->argv);
+		ap_free(p);
+	}
+	ap_free(op->parts);
+	ap_free(op->group_shard);
+	ap_free(op);
+	c->flags &= ~AP_CF_WAITING;
+	if (ap_client_msg_done(c))
+		ap_client_resume(c);
+}
+
+static void split_part_back(struct ap_shard *s, struct ap_msg *m)
+{
+	struct split_part *p = (struct split_part *)m;
+	if (--p->op->remaining == 0)
+		split_finish(s, p->op);
+}
+
+static void split_part_run(struct ap_shard *s, struct ap_msg *m)
+{
+	struct split_part *p = (struct split_part *)m;
+	struct ap_reply r;
+	ap_reply_init(&r, &p->out, p->proto);
+	r.on_error = ap_shard_count_error;
+	r.on_error_ctx = s;
+	run_cmd_on(s, p->cmd, s->ks, p->db_idx, &r, p->argc, p->argv, NULL,
+		   NULL);
+	m->run = split_part_back;
+	ap_shard_send(s, m->home, m);
+}
+
+static void split_start(struct ap_client *c, const struct ap_cmd *cmd,
+			int argc, const struct ap_arg *argv)
+{
+	struct ap_shard *s = c->shard;
+	int n = s->srv->nshards;
+	int first = cmd->first_key;
+	int last = cmd->last_key >= 0 ? cmd->last_key : argc + cmd->last_key;
+	int step = cmd->key_step > 0 ? cmd->key_step : 1;
+	struct split_op *op = ap_calloc(1, sizeof(*op));
+	op->c = c;
+	op->cmd = cmd;
+	op->ngroups = (last - first) / step + 1;
+	op->group_shard = ap_malloc((size_t)op->ngroups * sizeof(int));
+	op->parts = ap_calloc((size_t)n, sizeof(*op->parts));
+	/* Count arguments per shard. */
+	int *cnt = ap_calloc((size_t)n, sizeof(int));
+	for (int g = 0; g < op->ngroups; g++) {
+		const struct ap_arg *k = &argv[first + g * step];
+		int sh = ap_shard_of_key(s->srv, k->p, k->len);
+		op->group_shard[g] = sh;
+		cnt[sh] += step;
+	}
+	/* Build each shard's argv: the leading args, then its groups. */
+	struct ap_arg *tmp = ap_malloc((size_t)argc * sizeof(*tmp));
+	for (int sh = 0; sh < n; sh++) {
+		if (!cnt[sh])
+			continue;
+		int k = 0;
+		for (int i = 0; i < first; i++)
+			tmp[k++] = argv[i];
+		for (int g = 0; g < op->ngroups; g++) {
+			if (op->group_shard[g] != sh)
+				continue;
+			for (int j = 0; j < step; j++)
+				tmp[k++] = argv[first + g * step + j];
+		}
+		struct split_part *p = ap_calloc(1, sizeof(*p));
+		p->op = op;
+		p->cmd = cmd;
+		p->db_idx = c->db_idx;
+		p->proto = c->proto;
+		p->argc = k;
+		p->argv = argv_copy(k, tmp);
+		ap_obuf_init(&p->out);
+		p->m.home = (uint16_t)s->id;
+		op->parts[sh] = p;
+		op->remaining++;
+	}
+	ap_free(tmp);
+	ap_free(cnt);
+	c->flags |= AP_CF_WAITING;
+	c->inflight++;
+	/* Remote parts first, so they run while the local part runs. */
+	for (int sh = 0; sh < n; sh++) {
+		if (op->parts[sh] && sh != s->id) {
+			op->parts[sh]->m.run = split_part_run;
+			ap_shard_send(s, sh, &op->parts[sh]->m);
+		}
+	}
+	if (op->parts[s->id]) {
+		struct split_part *p = op->parts[s->id];
+		struct ap_reply r;
+		ap_reply_init(&r, &p->out, p->proto);
+		r.on_error = ap_shard_count_error;
+		r.on_error_ctx = s;
+		run_cmd_on(s, cmd, s->ks, p->db_idx, &r, p->argc, p->argv,
+			   NULL, NULL);
+		if (--op->remaining == 0)
+			split_finish(s, op);
+	}
+}
+
+/* ======================= gather / execute / write back ================= */
+
+struct gkey {
+	unsigned db;
+	const char *key;
+	size_t klen;
+	int shard;
+	bool existed;
+};
+
+struct gather_op {
+	struct ap_client *c;
+	const struct ap_cmd *cmd;
+	int argc;
+	struct ap_arg *argv;
+	int nkeys;
+	struct gkey *keys;
+	int remaining;
+};
+
+struct gather_part {
+	struct ap_msg m;
+	struct gather_op *op;
+	int n;
+	int *idx;                 /* into op->keys */
+	struct ap_entry **entries; /* fetched, or to write (NULL: delete) */
+	bool write;
+};
+
+static void gather_execute(struct ap_shard *s, struct gather_op *op);
+
+static void gather_part_free(struct gather_part *p)
+{
+	ap_free(p->idx);
+	ap_free(p->entries);
+	ap_free(p);
+}
+
+static void gather_op_free(struct gather_op *op)
+{
+	ap_free(op->argv);
+	ap_free(op->keys);
+	ap_free(op);
+}
+
+static void gather_done(struct ap_shard *s, struct gather_op *op)
+{
+	struct ap_client *c = op->c;
+	gather_op_free(op);
+	c->flags &= ~AP_CF_WAITING;
+	if (ap_client_msg_done(c))
+		ap_client_resume(c);
+}
+
+/* On the owner: fetch copies, or apply the write-back. */
+static void gather_part_apply(struct ap_shard *s, struct gather_part *p)
+{
+	struct gather_op *op = p->op;
+	for (int i = 0; i < p->n; i++) {
+		struct gkey *k = &op->keys[p->idx[i]];
+		struct ap_db *db = ap_keyspace_db(s->ks, k->db);
+		if (!p->write) {
+			struct ap_entry *e =
+				ap_db_lookup(db, k->key, k->klen, AP_LK_READ);
+			p->entries[i] = e ? ap_entry_dup(e) : NULL;
+		} else if (p->entries[i]) {
+			ap_db_attach(db, p->entries[i], k->key, k->klen, true);
+			p->entries[i] = NULL;
+			ap_keyspace_stats(s->ks)->dirty++;
+		} else {
+			if (ap_db_delete(db, k->key, k->klen))
+				ap_keyspace_stats(s->ks)->dirty++;
+		}
+	}
+}
+
+static void gather_part_back(struct ap_shard *s, struct ap_msg *m)
+{
+	struct gather_part *p = (struct gather_part *)m;
+	struct gather_op *op = p->op;
+	if (!p->write) {
+		struct ap_keyspace *sks = s->scratch;
+		for (int i = 0; i < p->n; i++) {
+			struct gkey *k = &op->keys[p->idx[i]];
+			if (!p->entries[i])
+				continue;
+			k->existed = true;
+			ap_db_attach(ap_keyspace_db(sks, k->db), p->entries[i],
+				     k->key, k->klen, true);
+		}
+	}
+	bool write = p->write;
+	gather_part_free(p);
+	if (--op->remaining > 0)
+		return;
+	if (!write)
+		gather_execute(s, op);
+	else
+		gather_done(s, op);
+}
+
+static void gather_part_run(struct ap_shard *s, struct ap_msg *m)
+{
+	gather_part_apply(s, (struct gather_part *)m);
+	m->run = gather_part_back;
+	ap_shard_send(s, m->home, m);
+}
+
+/* Sends one part per shard holding keys (write: the write-back). The
+ * home shard's part is applied in place. */
+static void gather_send(struct ap_shard *s, struct gather_op *op, bool write,
+			struct ap_entry **post)
+{
+	int n = s->srv->nshards;
+	struct gather_part **parts = ap_calloc((size_t)n, sizeof(*parts));
+	for (int i = 0; i < op->nkeys; i++) {
+		struct gkey *k = &op->keys[i];
+		if (write && !post[i] && !k->existed)
+			continue; /* nothing there before or after */
+		struct gather_part *p = parts[k->shard];
+		if (!p) {
+			p = ap_calloc(1, sizeof(*p));
+			p->op = op;
+			p->write = write;
+			p->idx = ap_malloc((size_t)op->nkeys * sizeof(int));
+			p->entries = ap_calloc((size_t)op->nkeys,
+					       sizeof(*p->entries));
+			p->m.home = (uint16_t)s->id;
+			parts[k->shard] = p;
+			op->remaining++;
+		}
+		p->idx[p->n] = i;
+		p->entries[p->n] = write ? post[i] : NULL;
+		p->n++;
+	}
+	if (op->remaining == 0) { /* a write-back with nothing to write */
+		ap_free(parts);
+		gather_done(s, op);
+		return;
+	}
+	struct gather_part *local = parts[s->id];
+	for (int sh = 0; sh < n; sh++) {
+		if (parts[sh] && sh != s->id) {
+			parts[sh]->m.run = gather_part_run;
+			ap_shard_send(s, sh, &parts[sh]->m);
+		}
+	}
+	ap_free(parts);
+	if (local) {
+		gather_part_apply(s, local);
+		gather_part_back(s, &local->m);
+	}
+}
+
+/* All keys are in the scratch keyspace: run the command there, then
+ * write back what changed. */
+static void gather_execute(struct ap_shard *s, struct gather_op *op)
+{
+	struct ap_client *c = op->c;
+	struct ap_keyspace *sks = s->scratch;
+	ap_keyspace_set_now(sks, s->now_ms);
+	uint64_t dirty = 0;
+	if (!(c->flags & AP_CF_CLOSED))
+		run_cmd_on(s, op->cmd, sks, c->db_idx, &c->reply, op->argc,
+			   op->argv, c, &dirty);
+	struct ap_entry **post =
+		ap_calloc((size_t)op->nkeys, sizeof(*post));
+	for (int i = 0; i < op->nkeys; i++) {
+		struct gkey *k = &op->keys[i];
+		post[i] = ap_db_detach(ap_keyspace_db(sks, k->db), k->key,
+				       k->klen);
+	}
+	for (unsigned d = 0; d < ap_keyspace_db_count(sks); d++)
+		if (ap_db_size(ap_keyspace_db(sks, d)))
+			ap_db_flush(ap_keyspace_db(sks, d));
+	if (dirty == 0) {
+		for (int i = 0; i < op->nkeys; i++)
+			if (post[i])
+				ap_entry_free(post[i]);
+		ap_free(post);
+		gather_done(s, op);
+		return;
+	}
+	gather_send(s, op, true, post);
+	ap_free(post);
+}
+
+/* Adds (db, key) once. */
+static void gather_add_key(struct ap_shard *s, struct gather_op *op,
+			   unsigned db, const struct ap_arg *k)
+{
+	for (int i = 0; i < op->nkeys; i++)
+		if (op->keys[i].db == db && op->keys[i].klen == k->len &&
+		    memcmp(op->keys[i].key, k->p, k->len) == 0)
+			return;
+	struct gkey *g = &op->keys[op->nkeys++];
+	g->db = db;
+	g->key = k->p;
+	g->klen = k->len;
+	g->shard = ap_shard_of_key(s->srv, k->p, k->len);
+	g->existed = false;
+}
+
+static void gather_start(struct ap_client *c, const struct ap_cmd *cmd,
+			 int argc, const struct ap_arg *argv)
+{
+	struct ap_shard *s = c->shard;
+	if (!s->scratch)
+		s->scratch = ap_keyspace_create((unsigned)s->cfg.databases);
+	struct gather_op *op = ap_calloc(1, sizeof(*op));
+	op->c = c;
+	op->cmd = cmd;
+	op->argc = argc;
+	op->argv = argv_copy(argc, argv);
+	op->keys = ap_calloc((size_t)argc + 1, sizeof(*op->keys));
+	int idx[64];
+	int *keyidx = argc <= 64 ? idx : ap_malloc((size_t)argc * sizeof(int));
+	size_t nk = ap_cmd_keys(cmd, argc, op->argv, keyidx, (size_t)argc);
+	for (size_t i = 0; i < nk; i++)
+		gather_add_key(s, op, c->db_idx, &op->argv[keyidx[i]]);
+	/* COPY src dst DB n: the destination lives in database n. */
+	if (strcmp(cmd->name, "copy") == 0 && nk == 2) {
+		for (int i = 3; i + 1 < argc; i++) {
+			long long db;
+			if (ap_arg_eq(&op->argv[i], "db") &&
+			    ap_str_to_ll(op->argv[i + 1].p,
+					 op->argv[i + 1].len, &db) &&
+			    db >= 0 && db < s->cfg.databases) {
+				op->keys[1].db = (unsigned)db;
+			}
+		}
+	}
+	if (keyidx != idx)
+		ap_free(keyidx);
+	c->flags |= AP_CF_WAITING;
+	c->inflight++;
+	gather_send(s, op, false, NULL);
+}
+
+void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd,
+			int argc, const struct ap_arg *argv)
+{
+	if (cmd->split == AP_SPLIT_ARRAY || cmd->split == AP_SPLIT_SUM ||
+	    cmd->split == AP_SPLIT_OK)
+		split_start(c, cmd, argc, argv);
+	else
+		gather_start(c, cmd, argc, argv);
+}
+
+/* ======================= fan-out ======================================= */
+
+static void fanout_back(struct ap_shard *s, struct ap_msg *m)
+{
+	struct ap_fanout_part *p = (struct ap_fanout_part *)m;
+	struct ap_fanout *f = p->f;
+	if (--f->remaining == 0)
+		f->done(s, f);
+}
+
+static void fanout_run(struct ap_shard *s, struct ap_msg *m)
+{
+	struct ap_fanout_part *p = (struct ap_fanout_part *)m;
+	p->f->fn(s, p->f);
+	m->run = fanout_back;
+	ap_shard_send(s, m->home, m);
+}
+
+void ap_fanout_start(struct ap_client *c, int first, int count,
+		     ap_fanout_fn *fn, ap_fanout_done_fn *done, int argc,
+		     const struct ap_arg *argv, const long long *opt)
+{
+	struct ap_shard *s = c->shard;
+	struct ap_fanout *f = ap_calloc(
+		1, sizeof(*f) + (size_t)count * sizeof(struct ap_fanout_part));
+	f->client = c;
+	f->fn = fn;
+	f->done = done;
+	f->db_idx = c->db_idx;
+	f->proto = c->proto;
+	f->argc = argc;
+	f->argv = argc ? argv_copy(argc, argv) : NULL;
+	if (opt)
+		memcpy(f->opt, opt, sizeof(f->opt));
+	f->first = first;
+	f->nparts = count;
+	f->remaining = count;
+	c->flags |= AP_CF_WAITING;
+	c->inflight++;
+	int local = -1;
+	for (int i = 0; i < count; i++) {
+		struct ap_fanout_part *p = &f->parts[i];
+		p->f = f;
+		p->shard = first + i;
+		p->m.home = (uint16_t)s->id;
+		ap_obuf_init(&p->out);
+		if (p->shard == s->id) {
+			local = i;
+			continue;
+		}
+		p->m.run = fanout_run;
+		ap_shard_send(s, p->shard, &p->m);
+	}
+	if (local >= 0) {
+		f->parts[local].m.run = fanout_back;
+		/* The callback finds its part by shard id. */
+		fn(s, f);
+		fanout_back(s, &f->parts[local].m);
+	}
+}
+
+void ap_fanout_finish(struct ap_shard *home, struct ap_fanout *f)
+{
+	struct ap_client *c = f->client;
+	for (int i = 0; i < f->nparts; i++)
+		ap_obuf_deinit(&f->parts[i].out);
+	ap_free(f->argv);
+	ap_free(f);
+	c->flags &= ~AP_CF_WAITING;
+	if (ap_client_msg_done(c))
+		ap_client_resume(c);
+}
