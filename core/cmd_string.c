@@ -7,10 +7,14 @@
  * expiry clock with ap_keyspace_now(), replies through ctx->r and adds the
  * number of changed keys to ctx->dirty.
  *
- * Values are read in place (ap_entry_str) and replied from there; nothing
- * is copied out of the keyspace except where the write that follows would
- * invalidate the bytes before they are replied (it never does: a reply is
- * always written before the mutation).
+ * Values are replied straight from the entry (ap_entry_str), never copied
+ * out first: where a command both replies a value and writes (SET GET,
+ * GETSET, GETDEL, GETEX), the reply is written before the mutation that
+ * could move or free the entry.
+ *
+ * LCS keeps two rows of the dynamic program plus one direction bit per
+ * cell for the backtrack, so its transient memory is alen * blen / 8
+ * bytes, bounded by AP_LCS_MAX_CELLS (64 MiB at most).
  *
  * Threading: commands run on the shard thread that owns ctx->ks.
  */

@@ -228,21 +228,25 @@ static uint64_t ks_rand(struct ap_keyspace *ks)
 
 /* --------------------------------------------------------- entry layout */
 
+/* Type and encoding live in the high and low nibbles of type_enc. */
 static inline enum ap_type entry_type(const struct ap_entry *e)
 {
 	return (enum ap_type)(e->type_enc >> 4);
 }
 
+/* The encoding nibble of type_enc. */
 static inline enum ap_enc entry_enc(const struct ap_entry *e)
 {
 	return (enum ap_enc)(e->type_enc & 0x0F);
 }
 
+/* Packs a type and an encoding into a type_enc byte. */
 static inline uint8_t make_type_enc(enum ap_type type, enum ap_enc enc)
 {
 	return (uint8_t)((unsigned)type << 4 | (unsigned)enc);
 }
 
+/* True if e carries the TTL section (and a volatile-vector slot). */
 static inline bool entry_has_ttl(const struct ap_entry *e)
 {
 	return (e->flags & EF_TTL) != 0;
@@ -295,11 +299,13 @@ static void *entry_ptr(const struct ap_entry *e)
 	return p;
 }
 
+/* Stores a pointer value (RAW buffer or collection) in e's value field. */
 static void entry_ptr_set(struct ap_entry *e, void *p)
 {
 	memcpy(entry_val(e), &p, sizeof(p));
 }
 
+/* The expire time of an entry with a TTL section. */
 static int64_t entry_expire_get(const struct ap_entry *e)
 {
 	int64_t when;
@@ -308,6 +314,7 @@ static int64_t entry_expire_get(const struct ap_entry *e)
 	return when;
 }
 
+/* e's index in its database's volatile vector. */
 static uint32_t entry_vidx(const struct ap_entry *e)
 {
 	uint32_t idx;
@@ -317,18 +324,21 @@ static uint32_t entry_vidx(const struct ap_entry *e)
 	return idx;
 }
 
+/* Records e's index in the volatile vector. */
 static void entry_vidx_set(struct ap_entry *e, uint32_t idx)
 {
 	AP_ASSERT(entry_has_ttl(e));
 	memcpy(e->data + 8, &idx, sizeof(idx));
 }
 
+/* The 24-bit LRU stamp of e. */
 static uint32_t entry_lru(const struct ap_entry *e)
 {
 	return (uint32_t)e->lru[0] | (uint32_t)e->lru[1] << 8 |
 	       (uint32_t)e->lru[2] << 16;
 }
 
+/* Stamps e with a 24-bit LRU clock value. */
 static void entry_lru_set(struct ap_entry *e, uint32_t lru)
 {
 	e->lru[0] = (uint8_t)lru;
@@ -578,6 +588,7 @@ static void vol_replace(struct ap_db *db, struct ap_entry *old,
 	entry_vidx_set(ne, idx);
 }
 
+/* Frees the vector's chunks and directory and empties it. */
 static void vol_free(struct vol *v)
 {
 	for (size_t i = 0; i < v->chunk_count; i++)
@@ -588,21 +599,25 @@ static void vol_free(struct vol *v)
 
 /* ---------------------------------------------------------------- table */
 
+/* True while ht[1] exists and ht[0] is being drained into it. */
 static inline bool db_rehashing(const struct ap_db *db)
 {
 	return db->rehash_idx >= 0;
 }
 
+/* Buckets of a table (0 when unallocated). */
 static inline size_t table_size(const struct table *t)
 {
 	return t->b != NULL ? t->mask + 1 : 0;
 }
 
+/* XXH3 of a key, seeded per keyspace. */
 static uint64_t key_hash(const struct ap_db *db, const void *key, size_t klen)
 {
 	return XXH3_64bits_withSeed(key, klen, db->ks->seed);
 }
 
+/* The hash of e's key (recomputed: entries do not store it). */
 static uint64_t entry_hash(const struct ap_db *db, const struct ap_entry *e)
 {
 	size_t klen;
@@ -611,6 +626,7 @@ static uint64_t entry_hash(const struct ap_db *db, const struct ap_entry *e)
 	return key_hash(db, k, klen);
 }
 
+/* True if e's key is exactly key[0..klen). */
 static bool entry_key_eq(const struct ap_entry *e, const void *key, size_t klen)
 {
 	size_t elen;
@@ -619,6 +635,7 @@ static bool entry_key_eq(const struct ap_entry *e, const void *key, size_t klen)
 	return elen == klen && (klen == 0 || memcmp(k, key, klen) == 0);
 }
 
+/* A table of `size` empty buckets (a power of two). */
 static struct table table_make(size_t size)
 {
 	struct table t;
@@ -867,6 +884,7 @@ size_t ap_db_buckets(const struct ap_db *db)
 	return table_size(&db->ht[0]) + table_size(&db->ht[1]);
 }
 
+/* True while an incremental rehash is in progress. */
 bool ap_db_is_rehashing(const struct ap_db *db)
 {
 	return db_rehashing(db);
@@ -1303,6 +1321,7 @@ void ap_keyspace_destroy(struct ap_keyspace *ks)
 	ap_free(ks);
 }
 
+/* Databases in the keyspace (fixed at creation). */
 unsigned ap_keyspace_db_count(const struct ap_keyspace *ks)
 {
 	return ks->db_count;
@@ -1315,16 +1334,19 @@ struct ap_db *ap_keyspace_db(struct ap_keyspace *ks, unsigned idx)
 	return &ks->dbs[idx];
 }
 
+/* Sets the clock used for expiry and the LRU clock (Unix ms). */
 void ap_keyspace_set_now(struct ap_keyspace *ks, int64_t now_ms)
 {
 	ks->now_ms = now_ms;
 }
 
+/* The keyspace clock (Unix ms). */
 int64_t ap_keyspace_now(const struct ap_keyspace *ks)
 {
 	return ks->now_ms;
 }
 
+/* The keyspace's counters, writable by callers (dirty). */
 struct ap_keyspace_stats *ap_keyspace_stats(struct ap_keyspace *ks)
 {
 	return &ks->stats;
@@ -1340,6 +1362,7 @@ void ap_keyspace_swap_db(struct ap_keyspace *ks, unsigned a, unsigned b)
 	ks->dbs[b] = t;
 }
 
+/* Turns active expiry in ap_keyspace_cron on or off. */
 void ap_keyspace_set_active_expire(struct ap_keyspace *ks, bool on)
 {
 	ks->active_expire = on;
@@ -1454,21 +1477,25 @@ size_t ap_keyspace_cron(struct ap_keyspace *ks, uint64_t budget_us)
 
 /* ------------------------------------------------------------- entries */
 
+/* The key bytes of e (not NUL-terminated) and their length. */
 const char *ap_entry_key(const struct ap_entry *e, size_t *len)
 {
 	return (const char *)entry_key_bytes(e, len);
 }
 
+/* The type of an entry. */
 enum ap_type ap_entry_type(const struct ap_entry *e)
 {
 	return entry_type(e);
 }
 
+/* The encoding of an entry. */
 enum ap_enc ap_entry_enc(const struct ap_entry *e)
 {
 	return entry_enc(e);
 }
 
+/* Absolute expire time in Unix ms, or AP_NO_EXPIRE. */
 int64_t ap_entry_expire(const struct ap_entry *e)
 {
 	return entry_has_ttl(e) ? entry_expire_get(e) : AP_NO_EXPIRE;
@@ -1506,6 +1533,7 @@ const char *ap_entry_str(const struct ap_entry *e, size_t *len,
 	}
 }
 
+/* Length of a string value (digits for AP_ENC_INT). */
 size_t ap_entry_str_len(const struct ap_entry *e)
 {
 	char buf[AP_INT_STR_SIZE];
@@ -1515,6 +1543,7 @@ size_t ap_entry_str_len(const struct ap_entry *e)
 	return len;
 }
 
+/* True and *v set if the value is an AP_ENC_INT string. */
 bool ap_entry_int(const struct ap_entry *e, long long *v)
 {
 	int64_t iv;

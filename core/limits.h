@@ -54,7 +54,7 @@
 /* io_uring: submission queue entries per shard ring, provided receive
  * buffers per shard and their size. */
 #define AP_URING_ENTRIES 4096
-#define AP_RECV_BUF_COUNT 1024
+#define AP_RECV_BUF_COUNT 256
 #define AP_RECV_BUF_SIZE (16 * 1024)
 
 /* Output chunk size for reply buffers. A reply bigger than a chunk gets a

@@ -731,7 +731,12 @@ START_TEST(test_move_errors)
 	set_str(5, "k", "v5", AP_NO_EXPIRE);
 	EXPECT("-ERR source and destination objects are the same\r\n", "move",
 	       "k", "5");
+	/* db 0 holds k already. */
+	EXPECT(":0\r\n", "move", "k", "0");
+	EXPECT_STR(5, "k", "v5");
+	ck_assert(ap_db_delete(db(0), "k", 1));
 	EXPECT(":1\r\n", "move", "k", "0");
+	EXPECT_STR(0, "k", "v5");
 	EXPECT(":0\r\n", "move", "k", "0");
 }
 END_TEST

@@ -775,7 +775,7 @@ START_TEST(test_scan_across_resizes)
 	struct seen s = {calloc(n, 1), n, 0};
 	char k[32];
 	size_t other = 0, other_live = 0;
-	bool saw_grow = false, saw_shrink = false;
+	bool saw_grow = false, saw_shrink = false, saw_rehash = false;
 
 	for (size_t i = 0; i < n; i++) {
 		size_t kl = key_name(k, "o", i);
@@ -785,6 +785,7 @@ START_TEST(test_scan_across_resizes)
 	int step = 0;
 	do {
 		size_t buckets = ap_db_buckets(db);
+		saw_rehash |= ap_db_is_rehashing(db);
 		cur = ap_db_scan(db, cur, 20, scan_cb, &s);
 		/* Phases: grow a lot, shrink back, grow again. */
 		int phase = (step / 15) % 3;
@@ -809,6 +810,7 @@ START_TEST(test_scan_across_resizes)
 	} while (cur != 0);
 	ck_assert(saw_grow);
 	ck_assert(saw_shrink);
+	ck_assert(saw_rehash);
 	for (size_t i = 0; i < n; i++)
 		ck_assert_msg(s.hits[i], "key %zu not seen", i);
 	free(s.hits);
