@@ -22,24 +22,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AP_LIKELY(x) __builtin_expect(!!(x), 1)
-#define AP_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define AP_MUST_CHECK __attribute__((warn_unused_result))
+#define AP_LIKELY(x)	__builtin_expect(!!(x), 1)
+#define AP_UNLIKELY(x)	__builtin_expect(!!(x), 0)
+#define AP_MUST_CHECK	__attribute__((warn_unused_result))
 #define AP_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#define AP_NORETURN __attribute__((noreturn))
+#define AP_NORETURN	__attribute__((noreturn))
 #define AP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define AP_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define AP_MAX(a, b) ((a) > (b) ? (a) : (b))
-#define AP_CACHE_LINE 64
+#define AP_MIN(a, b)	((a) < (b) ? (a) : (b))
+#define AP_MAX(a, b)	((a) > (b) ? (a) : (b))
+#define AP_CACHE_LINE	64
 /* Two lines: the adjacent-line prefetcher pairs them on x86. */
 #define AP_PAD_ALIGN 128
 
 AP_NORETURN void ap_assert_fail(const char *expr, const char *file, int line);
 
-#define AP_ASSERT(expr)                                                      \
-	do {                                                                 \
-		if (AP_UNLIKELY(!(expr)))                                    \
-			ap_assert_fail(#expr, __FILE__, __LINE__);           \
+#define AP_ASSERT(expr)                                            \
+	do {                                                       \
+		if (AP_UNLIKELY(!(expr)))                          \
+			ap_assert_fail(#expr, __FILE__, __LINE__); \
 	} while (0)
 
 /* Log levels, as Redis's loglevel directive names them. */
@@ -72,10 +72,31 @@ size_t ap_alloc_size(const void *p);
 int64_t ap_mem_thread_used(void);
 
 /* Clocks. */
-uint64_t ap_time_ns(void);      /* CLOCK_MONOTONIC */
-uint64_t ap_time_us(void);      /* CLOCK_MONOTONIC */
-int64_t ap_unix_ms(void);       /* CLOCK_REALTIME, milliseconds */
-int64_t ap_unix_us(void);       /* CLOCK_REALTIME, microseconds */
+uint64_t ap_time_ns(void); /* CLOCK_MONOTONIC */
+uint64_t ap_time_us(void); /* CLOCK_MONOTONIC */
+int64_t ap_unix_ms(void);  /* CLOCK_REALTIME, milliseconds */
+int64_t ap_unix_us(void);  /* CLOCK_REALTIME, microseconds */
+
+/* A cheap cycle counter for timing commands (the TSC where it is
+ * invariant, else CLOCK_MONOTONIC in ns), and its conversion. Calibrate
+ * once at start, before threads. */
+void ap_cycles_setup(void);
+static inline uint64_t ap_cycles(void);
+uint64_t ap_cycles_to_ns(uint64_t cycles);
+extern bool ap_cycles_is_tsc;
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+static inline uint64_t ap_cycles(void)
+{
+	return ap_cycles_is_tsc ? __rdtsc() : ap_time_ns();
+}
+#else
+static inline uint64_t ap_cycles(void)
+{
+	return ap_time_ns();
+}
+#endif
 
 /* Small string helpers shared by parsers and commands. */
 bool ap_str_to_ll(const char *s, size_t len, long long *out);

@@ -55,9 +55,9 @@ enum ap_cmd_flags {
 enum ap_cmd_split {
 	AP_SPLIT_NONE = 0, /* all keys must be on one shard (else CROSSSLOT-
 			      like handling by the dispatcher) */
-	AP_SPLIT_ARRAY,    /* MGET: run per shard, interleave array items */
-	AP_SPLIT_SUM,      /* DEL, EXISTS, TOUCH, UNLINK: add integers */
-	AP_SPLIT_OK,       /* MSET: +OK if every part said +OK */
+	AP_SPLIT_ARRAY,	   /* MGET: run per shard, interleave array items */
+	AP_SPLIT_SUM,	   /* DEL, EXISTS, TOUCH, UNLINK: add integers */
+	AP_SPLIT_OK,	   /* MSET: +OK if every part said +OK */
 	AP_SPLIT_CUSTOM,   /* the shards layer has a coordinator for it */
 };
 
@@ -65,16 +65,16 @@ struct ap_cmd_ctx;
 typedef void ap_cmd_fn(struct ap_cmd_ctx *c);
 
 struct ap_cmd {
-	const char *name;  /* lower case */
-	int arity;         /* as Redis: >0 exact, <0 at least -arity */
-	uint32_t flags;    /* enum ap_cmd_flags */
-	int first_key;     /* 0: no keys */
-	int last_key;      /* -1: last argument, -2: second to last ... */
+	const char *name; /* lower case */
+	int arity;	  /* as Redis: >0 exact, <0 at least -arity */
+	uint32_t flags;	  /* enum ap_cmd_flags */
+	int first_key;	  /* 0: no keys */
+	int last_key;	  /* -1: last argument, -2: second to last ... */
 	int key_step;
 	enum ap_cmd_split split;
 	ap_cmd_fn *fn;
 	/* COMMAND DOCS / INFO. */
-	const char *group;   /* "string", "generic", "server", ... */
+	const char *group; /* "string", "generic", "server", ... */
 	const char *summary;
 	const char *since;
 	const char *complexity;
@@ -134,14 +134,15 @@ bool ap_arg_ld(struct ap_cmd_ctx *c, const struct ap_arg *a, long double *out);
 bool ap_arg_eq(const struct ap_arg *a, const char *lit); /* case-insens. */
 
 /* Common error texts (Redis's words). */
-#define AP_ERR_WRONGTYPE                                                     \
+#define AP_ERR_WRONGTYPE \
 	"WRONGTYPE Operation against a key holding the wrong kind of value"
-#define AP_ERR_SYNTAX "ERR syntax error"
-#define AP_ERR_NOT_INT "ERR value is not an integer or out of range"
-#define AP_ERR_NOT_FLOAT "ERR value is not a valid float"
-#define AP_ERR_OVERFLOW "ERR increment or decrement would overflow"
-#define AP_ERR_NO_KEY "ERR no such key"
+#define AP_ERR_SYNTAX	   "ERR syntax error"
+#define AP_ERR_NOT_INT	   "ERR value is not an integer or out of range"
+#define AP_ERR_NOT_FLOAT   "ERR value is not a valid float"
+#define AP_ERR_OVERFLOW	   "ERR increment or decrement would overflow"
+#define AP_ERR_NO_KEY	   "ERR no such key"
 #define AP_ERR_EXPIRE_TIME "ERR invalid expire time in '%s' command"
-#define AP_ERR_STR_TOO_LONG "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+#define AP_ERR_STR_TOO_LONG \
+	"ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 
 #endif

@@ -28,27 +28,27 @@ enum ap_reactor_kind {
 };
 
 #define AP_CONFIG_STR_MAX 1024
-#define AP_BIND_MAX 16
+#define AP_BIND_MAX	  16
 /* Config files: bytes read from one file, nesting of `include`, and
  * arguments on one directive line (or one --name group). */
-#define AP_CONFIG_FILE_SIZE_MAX (16 * 1024 * 1024)
+#define AP_CONFIG_FILE_SIZE_MAX	    (16 * 1024 * 1024)
 #define AP_CONFIG_INCLUDE_DEPTH_MAX 8
-#define AP_CONFIG_LINE_ARGS_MAX 256
+#define AP_CONFIG_LINE_ARGS_MAX	    256
 
 struct ap_config {
 	/* network */
-	int port;                     /* port; 0 = do not listen on TCP */
-	char bind[AP_BIND_MAX][64];   /* bind addresses */
+	int port;		    /* port; 0 = do not listen on TCP */
+	char bind[AP_BIND_MAX][64]; /* bind addresses */
 	int bind_count;
 	int tcp_backlog;
-	int timeout_s;                /* idle client timeout, 0 = never */
+	int timeout_s; /* idle client timeout, 0 = never */
 	int tcp_keepalive_s;
 	int maxclients;
 	enum ap_reactor_kind reactor; /* "reactor auto|uring|epoll" */
 	bool protected_mode;
 	/* engine */
-	int shards;                   /* 0 = CPUs in the affinity mask */
-	bool pin_threads;             /* pin shard i to the i-th allowed CPU */
+	int shards;	  /* 0 = CPUs in the affinity mask */
+	bool pin_threads; /* pin shard i to the i-th allowed CPU */
 	int databases;
 	int hz;
 	/* protocol limits */

@@ -48,8 +48,8 @@ enum ap_type {
 };
 
 enum ap_enc {
-	AP_ENC_RAW = 0,       /* string in a separate growable buffer */
-	AP_ENC_INT = 1,       /* string holding a canonical 64-bit integer */
+	AP_ENC_RAW = 0,	      /* string in a separate growable buffer */
+	AP_ENC_INT = 1,	      /* string holding a canonical 64-bit integer */
 	AP_ENC_EMBSTR = 2,    /* short string stored inside the entry */
 	AP_ENC_HASHTABLE = 3, /* collection encodings, used by later types */
 	AP_ENC_LISTPACK = 4,
@@ -85,11 +85,11 @@ struct ap_db;
 struct ap_keyspace;
 
 struct ap_keyspace_stats {
-	uint64_t hits;          /* keyspace_hits */
-	uint64_t misses;        /* keyspace_misses */
-	uint64_t expired;       /* expired_keys (lazy and active) */
+	uint64_t hits;		/* keyspace_hits */
+	uint64_t misses;	/* keyspace_misses */
+	uint64_t expired;	/* expired_keys (lazy and active) */
 	uint64_t expire_cycles; /* active expiry rounds run */
-	uint64_t dirty;         /* changes since start (INFO, persistence) */
+	uint64_t dirty;		/* changes since start (INFO, persistence) */
 };
 
 /* --- keyspace -------------------------------------------------------- */
@@ -117,14 +117,14 @@ uint32_t ap_keyspace_lru_clock(const struct ap_keyspace *ks);
 
 /* --- database -------------------------------------------------------- */
 
-size_t ap_db_size(const struct ap_db *db);          /* keys */
+size_t ap_db_size(const struct ap_db *db);	    /* keys */
 size_t ap_db_volatile_size(const struct ap_db *db); /* keys with a TTL */
 /* Buckets allocated (both tables while rehashing), for DEBUG/INFO. */
 size_t ap_db_buckets(const struct ap_db *db);
 bool ap_db_is_rehashing(const struct ap_db *db);
 
 enum ap_lookup_flags {
-	AP_LK_READ = 1 << 0,    /* count keyspace hits/misses */
+	AP_LK_READ = 1 << 0,	/* count keyspace hits/misses */
 	AP_LK_NOTOUCH = 1 << 1, /* leave the LRU clock alone */
 };
 /* Finds a key; an expired key is deleted and not found. */
@@ -143,7 +143,8 @@ struct ap_entry *ap_db_set_int(struct ap_db *db, const char *key, size_t klen,
 /* Sets key to a collection object; ownership of obj passes to the db. */
 struct ap_entry *ap_db_set_object(struct ap_db *db, const char *key,
 				  size_t klen, enum ap_type type,
-				  enum ap_enc enc, void *obj, int64_t expire_ms);
+				  enum ap_enc enc, void *obj,
+				  int64_t expire_ms);
 
 /* Deletes a key (the value is freed). Returns true if a live key was
  * deleted. */

@@ -13,20 +13,20 @@
 /* Databases (SELECT). Redis's default is 16; its ceiling is INT_MAX, ours
  * is small because every shard holds a table header per database. */
 #define AP_DATABASES_DEFAULT 16
-#define AP_DATABASES_MAX 1024
+#define AP_DATABASES_MAX     1024
 
 /* proto-max-bulk-len: the longest bulk string a client may send. Redis's
  * default and minimum. The ceiling keeps lengths in 32 bits (entries store
  * lengths as varints of at most 5 bytes). */
 #define AP_PROTO_MAX_BULK_LEN_DEFAULT (512LL * 1024 * 1024)
-#define AP_PROTO_MAX_BULK_LEN_MIN (1024LL * 1024)
-#define AP_PROTO_MAX_BULK_LEN_MAX (2047LL * 1024 * 1024)
+#define AP_PROTO_MAX_BULK_LEN_MIN     (1024LL * 1024)
+#define AP_PROTO_MAX_BULK_LEN_MAX     (2047LL * 1024 * 1024)
 
 /* client-query-buffer-limit: bytes buffered for one client before a full
  * command arrives. Redis: 1 GB default, 1 MB minimum. */
 #define AP_QUERY_BUF_LIMIT_DEFAULT (1024LL * 1024 * 1024)
-#define AP_QUERY_BUF_LIMIT_MIN (1024LL * 1024)
-#define AP_QUERY_BUF_LIMIT_MAX (4096LL * 1024 * 1024)
+#define AP_QUERY_BUF_LIMIT_MIN	   (1024LL * 1024)
+#define AP_QUERY_BUF_LIMIT_MAX	   (4096LL * 1024 * 1024)
 
 /* Arguments in one command. Redis allows up to INT_MAX with 1M per
  * multibulk header; we bound it at 1M so argv arrays stay bounded. */
@@ -38,7 +38,7 @@
 
 /* maxclients: Redis's default. Clamped to what RLIMIT_NOFILE allows. */
 #define AP_MAXCLIENTS_DEFAULT 10000
-#define AP_MAXCLIENTS_MAX 1000000
+#define AP_MAXCLIENTS_MAX     1000000
 
 /* Commands parsed and executed for one connection per loop tick before
  * yielding to other connections: fairness under deep pipelines. */
@@ -53,9 +53,9 @@
 
 /* io_uring: submission queue entries per shard ring, provided receive
  * buffers per shard and their size. */
-#define AP_URING_ENTRIES 4096
+#define AP_URING_ENTRIES  4096
 #define AP_RECV_BUF_COUNT 256
-#define AP_RECV_BUF_SIZE (16 * 1024)
+#define AP_RECV_BUF_SIZE  (16 * 1024)
 
 /* Output chunk size for reply buffers. A reply bigger than a chunk gets a
  * chunk of its own size. */
@@ -65,15 +65,15 @@
 
 /* Active expiry, as Redis: 20 keys sampled per round, a round repeats
  * while more than 10% were expired, at most 25% of a tick's time. */
-#define AP_EXPIRE_SAMPLE 20
+#define AP_EXPIRE_SAMPLE     20
 #define AP_EXPIRE_REPEAT_PCT 10
-#define AP_HZ_DEFAULT 10
-#define AP_HZ_MIN 1
-#define AP_HZ_MAX 500
+#define AP_HZ_DEFAULT	     10
+#define AP_HZ_MIN	     1
+#define AP_HZ_MAX	     500
 
 /* Incremental rehash: buckets moved per step and per background tick. */
 #define AP_REHASH_STEP_BUCKETS 1
-#define AP_REHASH_TICK_US 1000
+#define AP_REHASH_TICK_US      1000
 
 /* Lazy free: elements released per loop tick for big deleted values. */
 #define AP_LAZYFREE_BUDGET 4096
@@ -101,16 +101,16 @@
 #define AP_CLIENT_TEXT_KEEP 256
 
 /* apiary-bench: bounds on its options and buffers. */
-#define AP_BENCH_THREADS_MAX 256
-#define AP_BENCH_CLIENTS_MAX 10000     /* connections per thread */
-#define AP_BENCH_PIPELINE_MAX 4096     /* requests in flight per connection */
-#define AP_BENCH_CMDS_MAX 32           /* --command entries */
-#define AP_BENCH_CMD_ARGS_MAX 64       /* arguments of one --command */
+#define AP_BENCH_THREADS_MAX	256
+#define AP_BENCH_CLIENTS_MAX	10000  /* connections per thread */
+#define AP_BENCH_PIPELINE_MAX	4096   /* requests in flight per connection */
+#define AP_BENCH_CMDS_MAX	32     /* --command entries */
+#define AP_BENCH_CMD_ARGS_MAX	64     /* arguments of one --command */
 #define AP_BENCH_WEIGHT_SUM_MAX 100000 /* sum of ratios: the schedule table */
-#define AP_BENCH_DATA_SIZE_MAX (64 * 1024 * 1024) /* -d: largest value */
-#define AP_BENCH_SEND_BUF_MIN (64 * 1024) /* per-connection request buffer */
-#define AP_BENCH_RECV_BUF_SIZE (16 * 1024) /* provided receive buffers */
-#define AP_BENCH_RECV_BUF_COUNT 1024       /* per thread (power of two) */
-#define AP_BENCH_DURATION_MAX (7 * 24 * 3600) /* --test-time, --warmup */
+#define AP_BENCH_DATA_SIZE_MAX	(64 * 1024 * 1024) /* -d: largest value */
+#define AP_BENCH_SEND_BUF_MIN	(64 * 1024) /* per-connection request buffer */
+#define AP_BENCH_RECV_BUF_SIZE	(16 * 1024) /* provided receive buffers */
+#define AP_BENCH_RECV_BUF_COUNT 1024	    /* per thread (power of two) */
+#define AP_BENCH_DURATION_MAX	(7 * 24 * 3600) /* --test-time, --warmup */
 
 #endif

@@ -57,7 +57,7 @@ typedef void ap_reply_error_fn(void *ctx, const char *msg, size_t len);
 
 struct ap_reply {
 	struct ap_obuf *out;
-	uint8_t proto;  /* 2 or 3 */
+	uint8_t proto;	 /* 2 or 3 */
 	uint32_t errors; /* error replies written */
 	ap_reply_error_fn *on_error;
 	void *on_error_ctx;
@@ -101,7 +101,7 @@ void ap_reply_raw(struct ap_reply *r, const void *p, size_t len);
  * (KEYS, SCAN): begin, write elements, then set the count. */
 struct ap_reply_deferred {
 	struct ap_obuf_chunk *chunk; /* placeholder chunk */
-	char kind;                   /* '*', '%', '~' */
+	char kind;		     /* '*', '%', '~' */
 };
 void ap_reply_deferred_begin(struct ap_reply *r, struct ap_reply_deferred *d,
 			     char kind);

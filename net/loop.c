@@ -20,8 +20,7 @@
 
 struct ap_net_loop *ap_net_loop_create(enum ap_reactor_kind kind,
 				       const struct ap_net_ops *ops,
-				       void *owner, char *why,
-				       size_t why_size)
+				       void *owner, char *why, size_t why_size)
 {
 	struct ap_net_loop *l = ap_calloc(1, sizeof(*l));
 	l->ops = ops;
@@ -242,8 +241,8 @@ int ap_net_tcp_listen(const char *addr, int port, int backlog)
 	} else {
 		return -EINVAL;
 	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			0);
+	int fd = socket(ss.ss_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	int one = 1;

@@ -18,11 +18,11 @@
 #include "core/limits.h"
 
 #define EVENTS_MAX 256
-#define SEND_IOV 64
+#define SEND_IOV   64
 
 /* Markers for the non-connection fds in epoll_event.data.u64. A pointer
  * is 8-aligned, so small odd values never collide with one. */
-#define MARK_WAKE 1ULL
+#define MARK_WAKE      1ULL
 #define MARK_LISTEN(i) (3ULL + ((uint64_t)(i) << 1))
 
 struct epl {
@@ -48,8 +48,7 @@ static int epoll_listen(struct ap_net_loop *l, int fd)
 static int epoll_conn_start(struct ap_net_loop *l, struct ap_net_conn *c)
 {
 	struct epl *e = l->impl;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
-				 .data.ptr = c};
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
 	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0)
 		return -errno;
 	c->flags |= AP_NC_RECV_ARMED;
@@ -161,7 +160,7 @@ static void epoll_run_once(struct ap_net_loop *l, int64_t timeout_us)
 	struct epl *e = l->impl;
 	ap_net_loop_flush_sends(l);
 	ap_net_loop_reap(l);
-	int timeout_ms = timeout_us < 0    ? -1
+	int timeout_ms = timeout_us < 0	   ? -1
 			 : timeout_us == 0 ? 0
 					   : (int)((timeout_us + 999) / 1000);
 	struct epoll_event evs[EVENTS_MAX];

@@ -27,10 +27,10 @@ struct ap_net_loop {
 	const struct ap_net_backend *be;
 	const struct ap_net_ops *ops;
 	void *owner;
-	int wake_fd; /* eventfd written by other threads */
-	struct ap_net_conn *send_head; /* connections with output queued */
+	int wake_fd;			/* eventfd written by other threads */
+	struct ap_net_conn *send_head;	/* connections with output queued */
 	struct ap_net_conn *close_head; /* closed, callback pending */
-	void *impl; /* backend state */
+	void *impl;			/* backend state */
 };
 
 /* Common steps the backends call. */

@@ -31,7 +31,7 @@ enum op_tag {
 	OP_IGNORE = 5,
 };
 
-#define BGID 1
+#define BGID	 1
 #define SEND_IOV 16
 
 struct send_state {
@@ -47,7 +47,7 @@ struct uring {
 	unsigned buf_count;
 	unsigned buf_returned; /* returned since the last advance */
 	uint64_t wake_val;
-	bool rearm_recv_needed; /* some recv ended with ENOBUFS */
+	bool rearm_recv_needed;	    /* some recv ended with ENOBUFS */
 	struct ap_net_conn **nobuf; /* connections to re-arm */
 	unsigned nobuf_count, nobuf_cap;
 	/* Listening fds (for multishot re-arm). */
@@ -183,8 +183,8 @@ static void nobuf_add(struct uring *u, struct ap_net_conn *c)
 {
 	if (u->nobuf_count == u->nobuf_cap) {
 		u->nobuf_cap = u->nobuf_cap ? u->nobuf_cap * 2 : 16;
-		u->nobuf = ap_realloc(u->nobuf,
-				      u->nobuf_cap * sizeof(*u->nobuf));
+		u->nobuf =
+			ap_realloc(u->nobuf, u->nobuf_cap * sizeof(*u->nobuf));
 	}
 	u->nobuf[u->nobuf_count++] = c;
 	c->inflight++; /* keeps the connection alive until re-armed */

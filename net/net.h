@@ -32,20 +32,20 @@ struct ap_net_loop;
 
 enum ap_net_conn_flags {
 	AP_NC_RECV_ARMED = 1 << 0,  /* a receive is armed in the kernel */
-	AP_NC_SENDING = 1 << 1,     /* a send is in flight */
+	AP_NC_SENDING = 1 << 1,	    /* a send is in flight */
 	AP_NC_SEND_QUEUED = 1 << 2, /* on the loop's to-send list */
-	AP_NC_CLOSING = 1 << 3,     /* close requested */
-	AP_NC_EOF = 1 << 4,         /* peer closed or error seen */
-	AP_NC_CLOSED = 1 << 5,      /* closed callback delivered */
+	AP_NC_CLOSING = 1 << 3,	    /* close requested */
+	AP_NC_EOF = 1 << 4,	    /* peer closed or error seen */
+	AP_NC_CLOSED = 1 << 5,	    /* closed callback delivered */
 	AP_NC_WANT_WRITE = 1 << 6,  /* epoll: waiting for EPOLLOUT */
 };
 
 struct ap_net_conn {
 	int fd;
 	uint32_t flags;
-	int inflight;                  /* kernel operations pending */
-	struct ap_obuf out;            /* bytes to send, oldest first */
-	size_t send_len;               /* bytes in the send in flight */
+	int inflight;		       /* kernel operations pending */
+	struct ap_obuf out;	       /* bytes to send, oldest first */
+	size_t send_len;	       /* bytes in the send in flight */
 	struct ap_net_conn *send_next; /* loop's to-send list */
 	struct ap_net_conn *close_next;
 	void *send_state; /* backend's per-connection send state, or NULL */
@@ -73,8 +73,7 @@ struct ap_net_ops {
  * with a message in why on failure. */
 struct ap_net_loop *ap_net_loop_create(enum ap_reactor_kind kind,
 				       const struct ap_net_ops *ops,
-				       void *owner, char *why,
-				       size_t why_size);
+				       void *owner, char *why, size_t why_size);
 void ap_net_loop_destroy(struct ap_net_loop *l);
 /* "io_uring" or "epoll". */
 const char *ap_net_loop_kind_name(const struct ap_net_loop *l);

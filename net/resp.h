@@ -24,8 +24,8 @@
 
 struct ap_resp_limits {
 	long long bulk_len_max; /* proto-max-bulk-len */
-	int argc_max;           /* AP_ARGC_MAX */
-	size_t inline_max;      /* AP_INLINE_MAX_LEN */
+	int argc_max;		/* AP_ARGC_MAX */
+	size_t inline_max;	/* AP_INLINE_MAX_LEN */
 };
 
 struct ap_resp_argoff {
@@ -35,9 +35,9 @@ struct ap_resp_argoff {
 
 struct ap_resp_req {
 	/* Parsing state of the current command. */
-	long long argc_expected;  /* -1: header not parsed yet */
-	long long bulk_len;       /* -1: no bulk in progress */
-	size_t pos;               /* bytes of the command examined */
+	long long argc_expected; /* -1: header not parsed yet */
+	long long bulk_len;	 /* -1: no bulk in progress */
+	size_t pos;		 /* bytes of the command examined */
 	bool is_inline;
 	/* Arguments parsed so far (grows as they arrive). */
 	int argc;

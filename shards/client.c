@@ -154,19 +154,19 @@ void ap_shard_exec(struct ap_shard *s, struct ap_cmd_ctx *ctx)
 {
 	struct ap_cmdstat *cs = &s->cmdstats[ap_shard_cmdstat_idx(ctx->cmd)];
 	uint32_t errors = ctx->r->errors;
-	uint64_t t0 = ap_time_ns();
+	uint64_t t0 = ap_cycles();
 	ctx->cmd->fn(ctx);
-	uint64_t t1 = ap_time_ns();
+	uint64_t t1 = ap_cycles();
 	cs->calls++;
-	cs->usec += (t1 - t0) / 1000;
+	cs->cycles += t1 - t0;
 	if (ctx->r->errors != errors)
 		cs->failed++;
 	s->st.commands++;
 	ap_keyspace_stats(s->ks)->dirty += ctx->dirty;
 }
 
-static void run_local(struct ap_client *c, const struct ap_cmd *cmd,
-		      int argc, const struct ap_arg *argv)
+static void run_local(struct ap_client *c, const struct ap_cmd *cmd, int argc,
+		      const struct ap_arg *argv)
 {
 	struct ap_shard *s = c->shard;
 	struct ap_cmd_ctx ctx = {
@@ -184,7 +184,8 @@ static void run_local(struct ap_client *c, const struct ap_cmd *cmd,
 	ap_shard_exec(s, &ctx);
 }
 
-/* --- cross-shard batches ---------------------------------------------------- */
+/* --- cross-shard batches ----------------------------------------------------
+ */
 
 static void batch_put(struct ap_xbatch *b, const void *p, size_t n)
 {
@@ -302,7 +303,8 @@ static struct ap_xbatch *batch_new(struct ap_client *c, int target)
 	return b;
 }
 
-/* --- routing ------------------------------------------------------------------ */
+/* --- routing
+ * ------------------------------------------------------------------ */
 
 enum route {
 	ROUTE_LOCAL = -1,
@@ -367,15 +369,13 @@ static void unknown_command(struct ap_client *c, int argc,
 		arg_preview(&argv[i], a, sizeof(a));
 		n += (size_t)snprintf(args + n, sizeof(args) - n, "'%s' ", a);
 	}
-	reply_error(c,
-		    "ERR unknown command '%s', with args beginning with: %s",
+	reply_error(c, "ERR unknown command '%s', with args beginning with: %s",
 		    name, args);
 }
 
 /* Resolves argv[0] (and a subcommand) to a command, replying the error
  * when there is none or the arity is wrong. */
-static void resolve(struct ap_client *c, int argc,
-		    const struct ap_arg *argv)
+static void resolve(struct ap_client *c, int argc, const struct ap_arg *argv)
 {
 	const struct ap_cmd *cmd = ap_cmd_lookup(argv[0].p, argv[0].len);
 	if (!cmd) {
@@ -473,7 +473,8 @@ static bool dispatch(struct ap_client *c, int argc, const struct ap_arg *argv)
 	return true;
 }
 
-/* --- input -------------------------------------------------------------------- */
+/* --- input
+ * -------------------------------------------------------------------- */
 
 static bool grow_argv(struct ap_client *c, int argc)
 {
@@ -492,8 +493,9 @@ static void protocol_error(struct ap_client *c, const char *err)
 	char buf[256];
 	snprintf(buf, sizeof(buf), "ERR %s", err);
 	ap_reply_error(&c->reply, buf);
-	ap_log(AP_LOG_VERBOSE, "Protocol error (%s) from client id=%llu addr=%s",
-	       err, (unsigned long long)c->id, c->addr);
+	ap_log(AP_LOG_VERBOSE,
+	       "Protocol error (%s) from client id=%llu addr=%s", err,
+	       (unsigned long long)c->id, c->addr);
 	c->flags |= AP_CF_CLOSE_ASAP;
 }
 
@@ -510,8 +512,8 @@ static size_t process_buffer(struct ap_client *c, const char *buf, size_t len)
 	};
 	size_t pos = 0;
 	int budget = AP_CONN_CMDS_PER_TICK;
-	while (pos < len &&
-	       !(c->flags & (AP_CF_WAITING | AP_CF_CLOSE_ASAP | AP_CF_CLOSED))) {
+	while (pos < len && !(c->flags & (AP_CF_WAITING | AP_CF_CLOSE_ASAP |
+					  AP_CF_CLOSED))) {
 		if (budget-- == 0) {
 			if (!(c->flags & AP_CF_PENDING)) {
 				c->flags |= AP_CF_PENDING;
@@ -568,8 +570,7 @@ static bool qbuf_append(struct ap_client *c, const char *data, size_t len)
 	}
 	memcpy(c->qbuf + c->qlen, data, len);
 	c->qlen += len;
-	if ((long long)(c->qlen - c->qpos) >
-	    s->cfg.client_query_buffer_limit) {
+	if ((long long)(c->qlen - c->qpos) > s->cfg.client_query_buffer_limit) {
 		ap_log(AP_LOG_WARNING,
 		       "Closing client id=%llu addr=%s that reached max query "
 		       "buffer length (%zu bytes)",
@@ -606,8 +607,7 @@ void ap_client_on_recv(struct ap_shard *s, struct ap_client *c,
 		return;
 	c->last_ms = s->now_ms;
 	s->st.net_in += len;
-	if (c->qlen > c->qpos ||
-	    (c->flags & (AP_CF_WAITING | AP_CF_PENDING))) {
+	if (c->qlen > c->qpos || (c->flags & (AP_CF_WAITING | AP_CF_PENDING))) {
 		if (!qbuf_append(c, data, len))
 			return;
 		if (!(c->flags & (AP_CF_WAITING | AP_CF_PENDING)))

@@ -24,9 +24,8 @@ static struct ap_client *client_of(struct ap_cmd_ctx *c)
 static void cmd_ping(struct ap_cmd_ctx *c)
 {
 	if (c->argc > 2) {
-		ap_reply_error(c->r,
-			       "ERR wrong number of arguments for 'ping' "
-			       "command");
+		ap_reply_error(c->r, "ERR wrong number of arguments for 'ping' "
+				     "command");
 		return;
 	}
 	if (c->argc == 2)
@@ -159,10 +158,10 @@ static void cmd_hello(struct ap_cmd_ctx *c)
 		} else if (ap_arg_eq(&c->argv[i], "setname") && more >= 1) {
 			setname = &c->argv[i + 1];
 			if (!valid_client_name(setname)) {
-				ap_reply_error(c->r,
-					       "ERR Client names cannot contain "
-					       "spaces, newlines or special "
-					       "characters.");
+				ap_reply_error(
+					c->r, "ERR Client names cannot contain "
+					      "spaces, newlines or special "
+					      "characters.");
 				return;
 			}
 			i += 1;
@@ -289,8 +288,8 @@ static bool flush_mode_ok(struct ap_cmd_ctx *c)
 {
 	if (c->argc == 1)
 		return true;
-	if (c->argc == 2 && (ap_arg_eq(&c->argv[1], "async") ||
-			     ap_arg_eq(&c->argv[1], "sync")))
+	if (c->argc == 2 &&
+	    (ap_arg_eq(&c->argv[1], "async") || ap_arg_eq(&c->argv[1], "sync")))
 		return true;
 	ap_reply_error(c->r, AP_ERR_SYNTAX);
 	return false;
@@ -327,8 +326,8 @@ static void keys_emit(void *arg, const struct ap_entry *e)
 	const char *key = ap_entry_key(e, &klen);
 	if (ks->type >= 0 && (int)ap_entry_type(e) != ks->type)
 		return;
-	if (!ks->all && !ap_glob_match(ks->pattern->p, ks->pattern->len, key,
-				       klen, false))
+	if (!ks->all &&
+	    !ap_glob_match(ks->pattern->p, ks->pattern->len, key, klen, false))
 		return;
 	ap_reply_bulk(&ks->r, key, klen);
 	ks->part->count++;
@@ -500,7 +499,8 @@ static void fo_randomkey_done(struct ap_shard *home, struct ap_fanout *f)
 			ap_reply_null(&cl->reply);
 		} else {
 			/* Pick a shard with probability size/total. */
-			long long r = (long long)(ap_time_ns() % (uint64_t)total);
+			long long r =
+				(long long)(ap_time_ns() % (uint64_t)total);
 			int i = 0;
 			for (; i < f->nparts; i++) {
 				if (!f->parts[i].count)
@@ -610,14 +610,13 @@ static void cmd_debug_object(struct ap_cmd_ctx *c)
 		return;
 	}
 	char buf[256];
-	size_t len = ap_entry_type(e) == AP_TYPE_STRING ? ap_entry_str_len(e)
-							: 0;
+	size_t len =
+		ap_entry_type(e) == AP_TYPE_STRING ? ap_entry_str_len(e) : 0;
 	snprintf(buf, sizeof(buf),
 		 "Value at:%p refcount:1 encoding:%s serializedlength:%zu "
 		 "lru:%u lru_seconds_idle:%u",
 		 (void *)e, ap_enc_name(ap_entry_enc(e)), len,
-		 ap_keyspace_lru_clock(c->ks),
-		 ap_entry_idle_s(c->ks, e));
+		 ap_keyspace_lru_clock(c->ks), ap_entry_idle_s(c->ks, e));
 	ap_reply_status(c->r, buf);
 }
 
@@ -683,113 +682,200 @@ static void cmd_debug_help(struct ap_cmd_ctx *c)
 #define SRV (AP_CMD_SERVER)
 
 static const struct ap_cmd debug_subcmds[] = {
-	{.name = "sleep", .arity = 3, .flags = SRV | AP_CMD_ADMIN,
-	 .fn = cmd_debug_sleep, .group = "server",
+	{.name = "sleep",
+	 .arity = 3,
+	 .flags = SRV | AP_CMD_ADMIN,
+	 .fn = cmd_debug_sleep,
+	 .group = "server",
 	 .summary = "Stops the server for a number of seconds."},
-	{.name = "set-active-expire", .arity = 3, .flags = SRV | AP_CMD_ADMIN,
-	 .fn = cmd_debug_active_expire, .group = "server",
+	{.name = "set-active-expire",
+	 .arity = 3,
+	 .flags = SRV | AP_CMD_ADMIN,
+	 .fn = cmd_debug_active_expire,
+	 .group = "server",
 	 .summary = "Turns active expiry on or off."},
-	{.name = "object", .arity = 3, .flags = AP_CMD_ADMIN | AP_CMD_READONLY,
-	 .first_key = 2, .last_key = 2, .key_step = 1,
-	 .fn = cmd_debug_object, .group = "server",
+	{.name = "object",
+	 .arity = 3,
+	 .flags = AP_CMD_ADMIN | AP_CMD_READONLY,
+	 .first_key = 2,
+	 .last_key = 2,
+	 .key_step = 1,
+	 .fn = cmd_debug_object,
+	 .group = "server",
 	 .summary = "Low-level information about a key."},
-	{.name = "protocol", .arity = 3, .flags = SRV | AP_CMD_ADMIN,
-	 .fn = cmd_debug_protocol, .group = "server",
+	{.name = "protocol",
+	 .arity = 3,
+	 .flags = SRV | AP_CMD_ADMIN,
+	 .fn = cmd_debug_protocol,
+	 .group = "server",
 	 .summary = "Replies a test value of a RESP type."},
-	{.name = "help", .arity = 2, .flags = SRV, .fn = cmd_debug_help,
-	 .group = "server", .summary = "Shows DEBUG's subcommands."},
+	{.name = "help",
+	 .arity = 2,
+	 .flags = SRV,
+	 .fn = cmd_debug_help,
+	 .group = "server",
+	 .summary = "Shows DEBUG's subcommands."},
 	{.name = NULL},
 };
 
 const struct ap_cmd ap_cmds_server[] = {
-	{.name = "dbsize", .arity = 1, .flags = SRV | AP_CMD_READONLY |
-						AP_CMD_FAST,
-	 .fn = cmd_dbsize, .group = "server",
+	{.name = "dbsize",
+	 .arity = 1,
+	 .flags = SRV | AP_CMD_READONLY | AP_CMD_FAST,
+	 .fn = cmd_dbsize,
+	 .group = "server",
 	 .summary = "Returns the number of keys in the database.",
-	 .since = "1.0.0", .complexity = "O(1)",
+	 .since = "1.0.0",
+	 .complexity = "O(1)",
 	 .acl_categories = "@keyspace @read @fast"},
-	{.name = "flushdb", .arity = -1, .flags = SRV | AP_CMD_WRITE,
-	 .fn = cmd_flushdb, .group = "server",
+	{.name = "flushdb",
+	 .arity = -1,
+	 .flags = SRV | AP_CMD_WRITE,
+	 .fn = cmd_flushdb,
+	 .group = "server",
 	 .summary = "Removes all keys from the current database.",
-	 .since = "1.0.0", .complexity = "O(N)",
-	 .acl_categories = "@keyspace @write @slow @dangerous"},
-	{.name = "flushall", .arity = -1, .flags = SRV | AP_CMD_WRITE,
-	 .fn = cmd_flushall, .group = "server",
-	 .summary = "Removes all keys from all databases.", .since = "1.0.0",
+	 .since = "1.0.0",
 	 .complexity = "O(N)",
 	 .acl_categories = "@keyspace @write @slow @dangerous"},
-	{.name = "keys", .arity = 2, .flags = SRV | AP_CMD_READONLY,
-	 .fn = cmd_keys, .group = "generic",
+	{.name = "flushall",
+	 .arity = -1,
+	 .flags = SRV | AP_CMD_WRITE,
+	 .fn = cmd_flushall,
+	 .group = "server",
+	 .summary = "Removes all keys from all databases.",
+	 .since = "1.0.0",
+	 .complexity = "O(N)",
+	 .acl_categories = "@keyspace @write @slow @dangerous"},
+	{.name = "keys",
+	 .arity = 2,
+	 .flags = SRV | AP_CMD_READONLY,
+	 .fn = cmd_keys,
+	 .group = "generic",
 	 .summary = "Returns all key names that match a pattern.",
-	 .since = "1.0.0", .complexity = "O(N)",
+	 .since = "1.0.0",
+	 .complexity = "O(N)",
 	 .acl_categories = "@keyspace @read @slow @dangerous"},
-	{.name = "scan", .arity = -2, .flags = SRV | AP_CMD_READONLY,
-	 .fn = cmd_scan, .group = "generic",
+	{.name = "scan",
+	 .arity = -2,
+	 .flags = SRV | AP_CMD_READONLY,
+	 .fn = cmd_scan,
+	 .group = "generic",
 	 .summary = "Iterates over the key names in the database.",
-	 .since = "2.8.0", .complexity = "O(1) per call",
+	 .since = "2.8.0",
+	 .complexity = "O(1) per call",
 	 .acl_categories = "@keyspace @read @slow"},
-	{.name = "randomkey", .arity = 1, .flags = SRV | AP_CMD_READONLY,
-	 .fn = cmd_randomkey, .group = "generic",
+	{.name = "randomkey",
+	 .arity = 1,
+	 .flags = SRV | AP_CMD_READONLY,
+	 .fn = cmd_randomkey,
+	 .group = "generic",
 	 .summary = "Returns a random key name from the database.",
-	 .since = "1.0.0", .complexity = "O(1)",
+	 .since = "1.0.0",
+	 .complexity = "O(1)",
 	 .acl_categories = "@keyspace @read @slow"},
-	{.name = "swapdb", .arity = 3, .flags = SRV | AP_CMD_WRITE |
-						AP_CMD_FAST,
-	 .fn = cmd_swapdb, .group = "server", .summary = "Swaps two databases.",
-	 .since = "4.0.0", .complexity = "O(N)",
+	{.name = "swapdb",
+	 .arity = 3,
+	 .flags = SRV | AP_CMD_WRITE | AP_CMD_FAST,
+	 .fn = cmd_swapdb,
+	 .group = "server",
+	 .summary = "Swaps two databases.",
+	 .since = "4.0.0",
+	 .complexity = "O(N)",
 	 .acl_categories = "@keyspace @write @fast @dangerous"},
-	{.name = "time", .arity = 1, .flags = SRV | AP_CMD_FAST,
-	 .fn = cmd_time, .group = "server",
-	 .summary = "Returns the server time.", .since = "2.6.0",
-	 .complexity = "O(1)", .acl_categories = "@fast"},
-	{.name = "shutdown", .arity = -1, .flags = SRV | AP_CMD_ADMIN |
-						  AP_CMD_NO_MULTI,
-	 .fn = cmd_shutdown, .group = "server",
+	{.name = "time",
+	 .arity = 1,
+	 .flags = SRV | AP_CMD_FAST,
+	 .fn = cmd_time,
+	 .group = "server",
+	 .summary = "Returns the server time.",
+	 .since = "2.6.0",
+	 .complexity = "O(1)",
+	 .acl_categories = "@fast"},
+	{.name = "shutdown",
+	 .arity = -1,
+	 .flags = SRV | AP_CMD_ADMIN | AP_CMD_NO_MULTI,
+	 .fn = cmd_shutdown,
+	 .group = "server",
 	 .summary = "Synchronously saves the database(s) to disk and shuts "
 		    "down the Redis server.",
-	 .since = "1.0.0", .complexity = "O(N)",
+	 .since = "1.0.0",
+	 .complexity = "O(N)",
 	 .acl_categories = "@admin @slow @dangerous"},
-	{.name = "debug", .arity = -2, .flags = SRV | AP_CMD_ADMIN,
-	 .group = "server", .summary = "A container for debugging commands.",
-	 .since = "1.0.0", .complexity = "Depends on subcommand.",
+	{.name = "debug",
+	 .arity = -2,
+	 .flags = SRV | AP_CMD_ADMIN,
+	 .group = "server",
+	 .summary = "A container for debugging commands.",
+	 .since = "1.0.0",
+	 .complexity = "Depends on subcommand.",
 	 .acl_categories = "@admin @slow @dangerous",
 	 .subcmds = debug_subcmds},
 	{.name = NULL},
 };
 
 const struct ap_cmd ap_cmds_conn[] = {
-	{.name = "ping", .arity = -1, .flags = SRV | AP_CMD_FAST,
-	 .fn = cmd_ping, .group = "connection",
+	{.name = "ping",
+	 .arity = -1,
+	 .flags = SRV | AP_CMD_FAST,
+	 .fn = cmd_ping,
+	 .group = "connection",
 	 .summary = "Returns the server's liveliness response.",
-	 .since = "1.0.0", .complexity = "O(1)",
+	 .since = "1.0.0",
+	 .complexity = "O(1)",
 	 .acl_categories = "@fast @connection"},
-	{.name = "echo", .arity = 2, .flags = SRV | AP_CMD_FAST,
-	 .fn = cmd_echo, .group = "connection",
-	 .summary = "Returns the given string.", .since = "1.0.0",
-	 .complexity = "O(1)", .acl_categories = "@fast @connection"},
-	{.name = "quit", .arity = -1, .flags = SRV | AP_CMD_FAST |
-					      AP_CMD_NO_AUTH,
-	 .fn = cmd_quit, .group = "connection",
-	 .summary = "Closes the connection.", .since = "1.0.0",
-	 .complexity = "O(1)", .acl_categories = "@fast @connection"},
-	{.name = "reset", .arity = 1, .flags = SRV | AP_CMD_FAST |
-					       AP_CMD_NO_AUTH,
-	 .fn = cmd_reset, .group = "connection",
-	 .summary = "Resets the connection.", .since = "6.2.0",
-	 .complexity = "O(1)", .acl_categories = "@fast @connection"},
-	{.name = "hello", .arity = -1, .flags = SRV | AP_CMD_FAST |
-					       AP_CMD_NO_AUTH,
-	 .fn = cmd_hello, .group = "connection",
-	 .summary = "Handshakes with the Redis server.", .since = "6.0.0",
-	 .complexity = "O(1)", .acl_categories = "@fast @connection"},
-	{.name = "auth", .arity = -2, .flags = SRV | AP_CMD_FAST |
-					      AP_CMD_NO_AUTH,
-	 .fn = cmd_auth, .group = "connection",
-	 .summary = "Authenticates the connection.", .since = "1.0.0",
-	 .complexity = "O(N)", .acl_categories = "@fast @connection"},
-	{.name = "select", .arity = 2, .flags = SRV | AP_CMD_FAST,
-	 .fn = cmd_select, .group = "connection",
-	 .summary = "Changes the selected database.", .since = "1.0.0",
-	 .complexity = "O(1)", .acl_categories = "@fast @connection"},
+	{.name = "echo",
+	 .arity = 2,
+	 .flags = SRV | AP_CMD_FAST,
+	 .fn = cmd_echo,
+	 .group = "connection",
+	 .summary = "Returns the given string.",
+	 .since = "1.0.0",
+	 .complexity = "O(1)",
+	 .acl_categories = "@fast @connection"},
+	{.name = "quit",
+	 .arity = -1,
+	 .flags = SRV | AP_CMD_FAST | AP_CMD_NO_AUTH,
+	 .fn = cmd_quit,
+	 .group = "connection",
+	 .summary = "Closes the connection.",
+	 .since = "1.0.0",
+	 .complexity = "O(1)",
+	 .acl_categories = "@fast @connection"},
+	{.name = "reset",
+	 .arity = 1,
+	 .flags = SRV | AP_CMD_FAST | AP_CMD_NO_AUTH,
+	 .fn = cmd_reset,
+	 .group = "connection",
+	 .summary = "Resets the connection.",
+	 .since = "6.2.0",
+	 .complexity = "O(1)",
+	 .acl_categories = "@fast @connection"},
+	{.name = "hello",
+	 .arity = -1,
+	 .flags = SRV | AP_CMD_FAST | AP_CMD_NO_AUTH,
+	 .fn = cmd_hello,
+	 .group = "connection",
+	 .summary = "Handshakes with the Redis server.",
+	 .since = "6.0.0",
+	 .complexity = "O(1)",
+	 .acl_categories = "@fast @connection"},
+	{.name = "auth",
+	 .arity = -2,
+	 .flags = SRV | AP_CMD_FAST | AP_CMD_NO_AUTH,
+	 .fn = cmd_auth,
+	 .group = "connection",
+	 .summary = "Authenticates the connection.",
+	 .since = "1.0.0",
+	 .complexity = "O(N)",
+	 .acl_categories = "@fast @connection"},
+	{.name = "select",
+	 .arity = 2,
+	 .flags = SRV | AP_CMD_FAST,
+	 .fn = cmd_select,
+	 .group = "connection",
+	 .summary = "Changes the selected database.",
+	 .since = "1.0.0",
+	 .complexity = "O(1)",
+	 .acl_categories = "@fast @connection"},
 	{.name = NULL},
 };

@@ -49,13 +49,14 @@ int main(int argc, char **argv)
 {
 	const char *file = NULL;
 	int first = 1;
-	if (argc > 1 && (!strcmp(argv[1], "-v") ||
-			 !strcmp(argv[1], "--version"))) {
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
 		printf("Apiary server v=%s (Redis protocol %s)\n",
 		       AP_VERSION_STRING, AP_REDIS_COMPAT_VERSION);
 		return 0;
 	}
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		usage(stdout);
 		return 0;
 	}
@@ -74,6 +75,7 @@ int main(int argc, char **argv)
 	}
 	ap_log_setup(cfg.loglevel, cfg.logfile[0] ? cfg.logfile : NULL);
 	register_commands();
+	ap_cycles_setup();
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

@@ -206,13 +206,14 @@ static bool inbound_empty_sc(struct ap_shard *s)
 	return true;
 }
 
-/* --- net callbacks --------------------------------------------------------- */
+/* --- net callbacks ---------------------------------------------------------
+ */
 
 static struct ap_shard *least_loaded(struct ap_server *srv)
 {
 	struct ap_shard *best = &srv->shards[0];
-	uint32_t best_n = atomic_load_explicit(&best->conn_count,
-					       memory_order_relaxed);
+	uint32_t best_n =
+		atomic_load_explicit(&best->conn_count, memory_order_relaxed);
 	for (int i = 1; i < srv->nshards; i++) {
 		uint32_t n = atomic_load_explicit(&srv->shards[i].conn_count,
 						  memory_order_relaxed);
@@ -296,7 +297,8 @@ static const struct ap_net_ops shard_net_ops = {
 	.wake = on_wake,
 };
 
-/* --- the shard loop -------------------------------------------------------- */
+/* --- the shard loop --------------------------------------------------------
+ */
 
 static void shard_cron(struct ap_shard *s, uint64_t now_us)
 {
@@ -398,7 +400,8 @@ static void *shard_main(void *arg)
 	return NULL;
 }
 
-/* --- server ----------------------------------------------------------------- */
+/* --- server -----------------------------------------------------------------
+ */
 
 static int allowed_cpus(int *cpus, int max)
 {
@@ -546,8 +549,8 @@ struct ap_server *ap_server_create(const struct ap_config *cfg, char *err,
 			return NULL;
 		}
 		if (s->loop_why[0] && i == 0)
-			ap_log(AP_LOG_WARNING,
-			       "event loop: epoll, because %s", s->loop_why);
+			ap_log(AP_LOG_WARNING, "event loop: epoll, because %s",
+			       s->loop_why);
 	}
 	ap_log(AP_LOG_NOTICE,
 	       "Apiary %s ready: %d shard%s on %s, port %d, pid %d",

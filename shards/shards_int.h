@@ -36,8 +36,8 @@ typedef void ap_msg_fn(struct ap_shard *s, struct ap_msg *m);
 struct ap_msg {
 	ap_msg_fn *run;
 	struct ap_msg *next; /* spill list */
-	uint16_t from;       /* sender shard */
-	uint16_t home;       /* shard that started the exchange */
+	uint16_t from;	     /* sender shard */
+	uint16_t home;	     /* shard that started the exchange */
 };
 
 /* Per destination: messages that did not fit in the ring yet. */
@@ -57,19 +57,19 @@ struct ap_errstat {
 
 struct ap_cmdstat {
 	uint64_t calls;
-	uint64_t usec;
+	uint64_t cycles;   /* ap_cycles(); ap_cycles_to_ns() converts */
 	uint64_t rejected; /* failed before running (arity, auth) */
 	uint64_t failed;   /* replied an error */
 };
 
 enum ap_client_flags {
-	AP_CF_WAITING = 1 << 0,     /* cross-shard work in flight */
-	AP_CF_CLOSE_ASAP = 1 << 1,  /* close after the current output */
-	AP_CF_CLOSED = 1 << 2,      /* socket closing; free when idle */
-	AP_CF_PENDING = 1 << 3,     /* on the shard's pending list */
+	AP_CF_WAITING = 1 << 0,	   /* cross-shard work in flight */
+	AP_CF_CLOSE_ASAP = 1 << 1, /* close after the current output */
+	AP_CF_CLOSED = 1 << 2,	   /* socket closing; free when idle */
+	AP_CF_PENDING = 1 << 3,	   /* on the shard's pending list */
 	AP_CF_AUTHED = 1 << 4,
-	AP_CF_REPLY_OFF = 1 << 5,   /* CLIENT REPLY OFF */
-	AP_CF_REPLY_SKIP = 1 << 6,  /* CLIENT REPLY SKIP: skip next */
+	AP_CF_REPLY_OFF = 1 << 5,  /* CLIENT REPLY OFF */
+	AP_CF_REPLY_SKIP = 1 << 6, /* CLIENT REPLY SKIP: skip next */
 	AP_CF_REPLY_SKIP_NEXT = 1 << 7,
 	AP_CF_NO_EVICT = 1 << 8,
 	AP_CF_NO_TOUCH = 1 << 9,
@@ -104,8 +104,8 @@ struct ap_client {
 	int64_t last_ms;
 	uint64_t commands;
 	const char *last_cmd;
-	int64_t obuf_soft_since_ms; /* soft output limit exceeded since */
-	struct ap_client *prev, *next;  /* shard's client list */
+	int64_t obuf_soft_since_ms;	/* soft output limit exceeded since */
+	struct ap_client *prev, *next;	/* shard's client list */
 	struct ap_client *pending_next; /* shard's pending list */
 };
 
@@ -152,7 +152,7 @@ struct ap_shard {
 	/* Scratch keyspace where a command spanning shards runs on copies of
 	 * its keys (xshard.c); empty between commands. */
 	struct ap_keyspace *scratch;
-	struct ap_config cfg; /* this shard's copy */
+	struct ap_config cfg;	  /* this shard's copy */
 	struct ap_outbox *outbox; /* [nshards] */
 	struct ap_client *clients;
 	struct ap_client *pending; /* clients with unparsed input */
@@ -165,12 +165,20 @@ struct ap_shard {
 	struct ap_errstat errstats[AP_ERRSTATS_MAX];
 	unsigned errstat_count;
 	uint64_t errors_total;
+	/* CLIENT PAUSE: until when (unix ms; 0 = not paused), and whether
+	 * every command waits (ALL) or only writes (WRITE). Set on every
+	 * shard by fan-out (cmd_introspect.c). */
+	int64_t pause_end_ms;
+	bool pause_all;
+	/* Highest sum of used memory over shards this shard saw while
+	 * answering INFO (used_memory_peak is the max over shards). */
+	int64_t mem_peak;
 	char loop_why[256];
 	/* shared */
 	alignas(AP_PAD_ALIGN) _Atomic int sleeping;
 	_Atomic int wake_pending;
 	_Atomic uint32_t conn_count; /* read by the accepting shard */
-	_Atomic int ready;           /* 1 running, -1 failed to start */
+	_Atomic int ready;	     /* 1 running, -1 failed to start */
 };
 
 struct ap_server {
@@ -186,18 +194,18 @@ struct ap_server {
 	char run_id[41];
 	char executable[1024];
 	_Atomic uint64_t next_client_id;
-	_Atomic int stop;          /* stop requested */
-	_Atomic uint32_t clients;  /* connected clients, all shards */
+	_Atomic int stop;		/* stop requested */
+	_Atomic uint32_t clients;	/* connected clients, all shards */
 	_Atomic int paused_until_ms_hi; /* unused */
-	int stop_pipe[2];          /* signal handler -> main thread */
+	int stop_pipe[2];		/* signal handler -> main thread */
 };
 
 /* --- server.c: mesh, messages, shard loop ---------------------------- */
 /* Sends m to shard `to` (staged; published at the end of the tick). */
 void ap_shard_send(struct ap_shard *s, int to, struct ap_msg *m);
 /* Shard that owns a key. */
-static inline int ap_shard_of_key(const struct ap_server *srv,
-				  const char *key, size_t len)
+static inline int ap_shard_of_key(const struct ap_server *srv, const char *key,
+				  size_t len)
 {
 	if (srv->nshards == 1)
 		return 0;
@@ -231,8 +239,8 @@ void ap_shard_exec(struct ap_shard *s, struct ap_cmd_ctx *ctx);
 /* --- xshard.c: cross-shard commands ---------------------------------- */
 /* Entry for a command whose keys span shards. The client waits until
  * the reply is in its output. */
-void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd,
-			int argc, const struct ap_arg *argv);
+void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd, int argc,
+			const struct ap_arg *argv);
 
 /* Fan-out: runs fn on every shard (including the caller's), then done on
  * the home shard. Each shard writes into its own slot of `results`. */
@@ -243,11 +251,11 @@ struct ap_fanout_part {
 	struct ap_msg m;
 	struct ap_fanout *f;
 	int shard;
-	long long num;        /* a number result */
-	struct ap_obuf out;   /* a reply fragment */
-	size_t count;         /* elements in out */
-	uint64_t cursor;      /* SCAN */
-	void *ptr;            /* anything else */
+	long long num;	    /* a number result */
+	struct ap_obuf out; /* a reply fragment */
+	size_t count;	    /* elements in out */
+	uint64_t cursor;    /* SCAN */
+	void *ptr;	    /* anything else */
 };
 struct ap_fanout {
 	struct ap_client *client;
@@ -271,7 +279,7 @@ void ap_fanout_start(struct ap_client *c, int first, int count,
 		     const struct ap_arg *argv, const long long *opt);
 /* The calling shard's part of a fan-out. */
 static inline struct ap_fanout_part *ap_fanout_part_of(struct ap_fanout *f,
-							struct ap_shard *s)
+						       struct ap_shard *s)
 {
 	return &f->parts[s->id - f->first];
 }

@@ -74,6 +74,9 @@ static inline size_t ap_spsc_pop(struct ap_spsc *q, void **out, size_t max)
 	while (n < max && h != q->tail_cache) {
 		out[n++] = q->slots[h & (AP_SPSC_SLOTS - 1)];
 		h++;
+		if (h == q->tail_cache && n < max) /* more published since? */
+			q->tail_cache = atomic_load_explicit(
+				&q->tail, memory_order_acquire);
 	}
 	atomic_store_explicit(&q->head, h, memory_order_release);
 	return n;

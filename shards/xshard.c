@@ -82,7 +82,7 @@ struct split_op {
 	const struct ap_cmd *cmd;
 	int remaining;
 	int ngroups;
-	int *group_shard; /* shard of each key group, in order */
+	int *group_shard;	   /* shard of each key group, in order */
 	struct split_part **parts; /* [nshards] */
 };
 
@@ -220,8 +220,8 @@ static void split_part_run(struct ap_shard *s, struct ap_msg *m)
 	ap_shard_send(s, m->home, m);
 }
 
-static void split_start(struct ap_client *c, const struct ap_cmd *cmd,
-			int argc, const struct ap_arg *argv)
+static void split_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
+			const struct ap_arg *argv)
 {
 	struct ap_shard *s = c->shard;
 	int n = s->srv->nshards;
@@ -285,8 +285,8 @@ static void split_start(struct ap_client *c, const struct ap_cmd *cmd,
 		ap_reply_init(&r, &p->out, p->proto);
 		r.on_error = ap_shard_count_error;
 		r.on_error_ctx = s;
-		run_cmd_on(s, cmd, s->ks, p->db_idx, &r, p->argc, p->argv,
-			   NULL, NULL);
+		run_cmd_on(s, cmd, s->ks, p->db_idx, &r, p->argc, p->argv, NULL,
+			   NULL);
 		if (--op->remaining == 0)
 			split_finish(s, op);
 	}
@@ -316,7 +316,7 @@ struct gather_part {
 	struct ap_msg m;
 	struct gather_op *op;
 	int n;
-	int *idx;                 /* into op->keys */
+	int *idx;		   /* into op->keys */
 	struct ap_entry **entries; /* fetched, or to write (NULL: delete) */
 	bool write;
 };
@@ -457,8 +457,7 @@ static void gather_execute(struct ap_shard *s, struct gather_op *op)
 	if (!(c->flags & AP_CF_CLOSED))
 		run_cmd_on(s, op->cmd, sks, c->db_idx, &c->reply, op->argc,
 			   op->argv, c, &dirty);
-	struct ap_entry **post =
-		ap_calloc((size_t)op->nkeys, sizeof(*post));
+	struct ap_entry **post = ap_calloc((size_t)op->nkeys, sizeof(*post));
 	for (int i = 0; i < op->nkeys; i++) {
 		struct gkey *k = &op->keys[i];
 		post[i] = ap_db_detach(ap_keyspace_db(sks, k->db), k->key,
@@ -517,8 +516,8 @@ static void gather_start(struct ap_client *c, const struct ap_cmd *cmd,
 		for (int i = 3; i + 1 < argc; i++) {
 			long long db;
 			if (ap_arg_eq(&op->argv[i], "db") &&
-			    ap_str_to_ll(op->argv[i + 1].p,
-					 op->argv[i + 1].len, &db) &&
+			    ap_str_to_ll(op->argv[i + 1].p, op->argv[i + 1].len,
+					 &db) &&
 			    db >= 0 && db < s->cfg.databases) {
 				op->keys[1].db = (unsigned)db;
 			}
@@ -531,8 +530,8 @@ static void gather_start(struct ap_client *c, const struct ap_cmd *cmd,
 	gather_send(s, op, false, NULL);
 }
 
-void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd,
-			int argc, const struct ap_arg *argv)
+void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd, int argc,
+			const struct ap_arg *argv)
 {
 	if (cmd->split == AP_SPLIT_ARRAY || cmd->split == AP_SPLIT_SUM ||
 	    cmd->split == AP_SPLIT_OK)
