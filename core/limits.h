@@ -44,8 +44,9 @@
  * yielding to other connections: fairness under deep pipelines. */
 #define AP_CONN_CMDS_PER_TICK 1024
 
-/* Commands batched into one cross-shard message. */
-#define AP_XSHARD_BATCH_MAX 64
+/* Commands squashed into one group (one message per remote shard) before
+ * the group is sent and its replies awaited. */
+#define AP_XSHARD_BATCH_MAX 256
 
 /* SPSC ring slots per ordered pair of threads (power of two). A full ring
  * spills to a local FIFO; it never blocks. */

@@ -6,11 +6,12 @@
  * command's bytes (or input that arrives while the client waits for
  * another shard) are copied into the client's own query buffer.
  *
- * Order: a client's commands run in the order sent and their replies go
- * out in that order. Consecutive commands for the same remote shard travel
- * in one batch; any other command waits until the batch's replies are
- * back (the client is WAITING and its input stays buffered). A command
- * on local keys never leaves the thread.
+ * Order: a client's replies go out in the order of its commands.
+ * Pipelined single-shard commands are squashed (see "squash groups"
+ * below): one message per remote shard, replies merged in order. Any
+ * other command waits until the group's replies are back (the client is
+ * WAITING and its input stays buffered). A command on local keys never
+ * leaves the thread.
  */
 #include "shards/shards_int.h"
 
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 static void process_qbuf(struct ap_client *c);
+static void batch_free(struct ap_xbatch *b);
 
 /* --- life cycle ---------------------------------------------------------- */
 
@@ -41,6 +43,8 @@ void ap_client_accept(struct ap_shard *s, int fd)
 	c->reply.on_error = ap_shard_count_error;
 	c->reply.on_error_ctx = s;
 	ap_resp_req_init(&c->req);
+	ap_obuf_init(&c->local_out);
+	c->batches = ap_calloc((size_t)s->srv->nshards, sizeof(*c->batches));
 	if (s->cfg.requirepass[0] == '\0')
 		c->flags |= AP_CF_AUTHED;
 	ap_net_peer_name(fd, false, c->addr, sizeof(c->addr));
@@ -67,6 +71,10 @@ static void client_free(struct ap_client *c)
 	atomic_fetch_sub(&s->srv->clients, 1);
 	ap_resp_req_deinit(&c->req);
 	ap_obuf_deinit(&c->nc.out); /* replies written after the close */
+	ap_obuf_deinit(&c->local_out);
+	ap_free(c->batches);
+	ap_free(c->order);
+	ap_free(c->local_ends);
 	ap_free(c->qbuf);
 	ap_free(c->argv);
 	ap_free(c);
@@ -92,11 +100,15 @@ void ap_client_on_closed(struct ap_shard *s, struct ap_client *c)
 			*pp = c->pending_next;
 		c->flags &= ~AP_CF_PENDING;
 	}
-	if (c->batch) {
-		struct ap_xbatch *b = c->batch;
-		c->batch = NULL;
-		ap_free(b->args);
-		ap_free(b);
+	if (!(c->flags & AP_CF_WAITING) && c->order_len > 0) {
+		/* A group still being filled: its batches were never sent. */
+		for (int i = 0; i < s->srv->nshards; i++) {
+			if (c->batches[i]) {
+				batch_free(c->batches[i]);
+				c->batches[i] = NULL;
+			}
+		}
+		c->order_len = 0;
 	}
 	if (c->inflight == 0)
 		client_free(c);
@@ -184,8 +196,21 @@ static void run_local(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 	ap_shard_exec(s, &ctx);
 }
 
-/* --- cross-shard batches ----------------------------------------------------
+/* --- squash groups ---------------------------------------------------------
+ *
+ * Pipelined commands whose keys live on one shard each are squashed: the
+ * ones for remote shards are appended to one batch per shard, the local
+ * ones run at once (their replies held in local_out), and `order` notes
+ * which shard answers each command. When the input is drained, or a
+ * command that cannot join comes (no keys, server command, keys on
+ * several shards), every batch is sent at once; when all are back the
+ * replies are merged in command order. Commands on one key always run in
+ * order on its shard; commands of one group on different shards may run
+ * in any order relative to each other, as they were all sent before any
+ * reply was read.
  */
+
+#define ORDER_LOCAL 0xFFFF
 
 static void batch_put(struct ap_xbatch *b, const void *p, size_t n)
 {
@@ -212,6 +237,14 @@ static void batch_append(struct ap_xbatch *b, const struct ap_cmd *cmd,
 	b->ncmds++;
 }
 
+static void batch_free(struct ap_xbatch *b)
+{
+	ap_obuf_deinit(&b->out);
+	ap_free(b->args);
+	ap_free(b->ends);
+	ap_free(b);
+}
+
 static void batch_done(struct ap_shard *s, struct ap_msg *m);
 
 /* Runs on the remote shard: executes the batch in order. */
@@ -222,6 +255,7 @@ static void batch_exec(struct ap_shard *s, struct ap_msg *m)
 	ap_reply_init(&r, &b->out, b->proto);
 	r.on_error = ap_shard_count_error;
 	r.on_error_ctx = s;
+	b->ends = ap_malloc((size_t)b->ncmds * sizeof(*b->ends));
 	struct ap_arg argv_small[16];
 	struct ap_arg *argv = argv_small;
 	int argv_cap = 16;
@@ -257,6 +291,7 @@ static void batch_exec(struct ap_shard *s, struct ap_msg *m)
 			.cmd = cmd,
 		};
 		ap_shard_exec(s, &ctx);
+		b->ends[i] = (uint32_t)b->out.len;
 	}
 	if (argv != argv_small)
 		ap_free(argv);
@@ -264,65 +299,172 @@ static void batch_exec(struct ap_shard *s, struct ap_msg *m)
 	ap_shard_send(s, m->home, m);
 }
 
-/* Back on the home shard: the replies join the client's output. */
+/* Copies bytes [from, to) of a flattened reply stream. */
+static void copy_range(struct ap_client *c, const char *flat, uint32_t from,
+		       uint32_t to)
+{
+	ap_obuf_append(&c->nc.out, flat + from, to - from);
+}
+
+/* All batches are back: the replies join the output in command order. */
+static void group_merge(struct ap_client *c)
+{
+	struct ap_shard *s = c->shard;
+	int n = s->srv->nshards;
+	int only = -1; /* the single source, if there is one */
+	bool single = c->local_count == 0;
+	for (int i = 0; i < n && single; i++) {
+		if (!c->batches[i])
+			continue;
+		single = only < 0;
+		only = i;
+	}
+	if (single && only >= 0) {
+		ap_obuf_splice(&c->nc.out, &c->batches[only]->out);
+	} else {
+		char **flat = ap_calloc((size_t)n + 1, sizeof(char *));
+		uint32_t *next = ap_calloc((size_t)n + 1, sizeof(uint32_t));
+		uint32_t *pos = ap_calloc((size_t)n + 1, sizeof(uint32_t));
+		size_t len;
+		for (int i = 0; i < n; i++)
+			if (c->batches[i])
+				flat[i] = ap_obuf_flatten(&c->batches[i]->out,
+							  &len);
+		flat[n] = ap_obuf_flatten(&c->local_out, &len);
+		for (uint32_t k = 0; k < c->order_len; k++) {
+			int src = c->order[k] == ORDER_LOCAL ? n : c->order[k];
+			uint32_t end =
+				src == n ? c->local_ends[next[src]]
+					 : c->batches[src]->ends[next[src]];
+			copy_range(c, flat[src], pos[src], end);
+			pos[src] = end;
+			next[src]++;
+		}
+		for (int i = 0; i <= n; i++)
+			ap_free(flat[i]);
+		ap_free(flat);
+		ap_free(next);
+		ap_free(pos);
+	}
+	for (int i = 0; i < n; i++) {
+		if (c->batches[i]) {
+			batch_free(c->batches[i]);
+			c->batches[i] = NULL;
+		}
+	}
+	ap_obuf_deinit(&c->local_out);
+	ap_obuf_init(&c->local_out);
+	c->local_count = 0;
+	c->order_len = 0;
+	c->group_open = 0;
+}
+
+/* Back on the home shard. */
 static void batch_done(struct ap_shard *s, struct ap_msg *m)
 {
 	struct ap_xbatch *b = (struct ap_xbatch *)m;
 	struct ap_client *c = b->client;
-	ap_free(b->args);
-	if (ap_client_msg_done(c)) {
-		ap_obuf_splice(&c->nc.out, &b->out);
-		c->flags &= ~AP_CF_WAITING;
-		ap_client_resume(c);
+	if (!ap_client_msg_done(c)) {
+		batch_free(b); /* c is closed (or gone) */
+		return;
 	}
-	ap_obuf_deinit(&b->out);
-	ap_free(b);
+	if (--c->group_remaining > 0)
+		return;
+	group_merge(c);
+	c->flags &= ~AP_CF_WAITING;
+	ap_client_resume(c);
 }
 
-static void batch_send(struct ap_client *c)
+/* Sends every batch of the open group; the client waits for them. */
+static void group_send(struct ap_client *c)
 {
-	struct ap_xbatch *b = c->batch;
-	int to = b->m.home; /* target stashed here while filling */
-	c->batch = NULL;
-	b->m.home = (uint16_t)c->shard->id;
-	b->m.run = batch_exec;
+	struct ap_shard *s = c->shard;
+	c->reply.out = &c->nc.out;
+	c->group_remaining = 0;
+	for (int i = 0; i < s->srv->nshards; i++) {
+		struct ap_xbatch *b = c->batches[i];
+		if (!b)
+			continue;
+		b->m.home = (uint16_t)s->id;
+		b->m.run = batch_exec;
+		c->inflight++;
+		c->group_remaining++;
+		s->st.batches_out++;
+		ap_shard_send(s, i, &b->m);
+	}
+	AP_ASSERT(c->group_remaining > 0);
 	c->flags |= AP_CF_WAITING;
-	c->inflight++;
-	c->shard->st.batches_out++;
-	ap_shard_send(c->shard, to, &b->m);
 }
 
-static struct ap_xbatch *batch_new(struct ap_client *c, int target)
+static void order_push(struct ap_client *c, uint16_t src)
 {
-	struct ap_xbatch *b = ap_calloc(1, sizeof(*b));
-	b->client = c;
-	b->db_idx = c->db_idx;
-	b->proto = c->proto;
-	b->m.home = (uint16_t)target;
-	ap_obuf_init(&b->out);
-	return b;
+	if (c->order_len == c->order_cap) {
+		c->order_cap = c->order_cap ? c->order_cap * 2 : 32;
+		c->order =
+			ap_realloc(c->order, c->order_cap * sizeof(*c->order));
+	}
+	c->order[c->order_len++] = src;
+}
+
+/* Adds a remote command to the group (opening it if needed). */
+static void group_add_remote(struct ap_client *c, int target,
+			     const struct ap_cmd *cmd, int argc,
+			     const struct ap_arg *argv)
+{
+	struct ap_xbatch *b = c->batches[target];
+	if (!b) {
+		b = ap_calloc(1, sizeof(*b));
+		b->client = c;
+		b->target = target;
+		b->db_idx = c->db_idx;
+		b->proto = c->proto;
+		ap_obuf_init(&b->out);
+		c->batches[target] = b;
+		c->group_open++;
+	}
+	if (c->order_len == 0)
+		c->reply.out = &c->local_out; /* local replies wait too */
+	batch_append(b, cmd, argc, argv);
+	order_push(c, (uint16_t)target);
+}
+
+/* Runs a local command inside an open group: its reply waits in
+ * local_out for the earlier remote replies. */
+static void group_add_local(struct ap_client *c, const struct ap_cmd *cmd,
+			    int argc, const struct ap_arg *argv)
+{
+	run_local(c, cmd, argc, argv);
+	if (c->local_count == c->local_cap) {
+		c->local_cap = c->local_cap ? c->local_cap * 2 : 32;
+		c->local_ends = ap_realloc(
+			c->local_ends, c->local_cap * sizeof(*c->local_ends));
+	}
+	c->local_ends[c->local_count++] = (uint32_t)c->local_out.len;
+	order_push(c, ORDER_LOCAL);
 }
 
 /* --- routing
  * ------------------------------------------------------------------ */
 
 enum route {
-	ROUTE_LOCAL = -1,
-	ROUTE_SPAN = -2,
+	ROUTE_LOCAL = -1, /* no keys, or a server command: runs here */
+	ROUTE_SPAN = -2,  /* keys on several shards */
+	ROUTE_SELF = -3,  /* keys on this shard */
 };
 
-/* The shard that runs the command: ROUTE_LOCAL, a shard index, or
- * ROUTE_SPAN when its keys live on several shards. */
+/* Where the command runs: ROUTE_LOCAL, ROUTE_SELF, another shard's index,
+ * or ROUTE_SPAN when its keys live on several shards. */
 static int route_of(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 		    const struct ap_arg *argv)
 {
 	struct ap_shard *s = c->shard;
-	if ((cmd->flags & AP_CMD_SERVER) || cmd->first_key == 0 ||
-	    s->srv->nshards == 1)
+	if ((cmd->flags & AP_CMD_SERVER) || cmd->first_key == 0)
 		return ROUTE_LOCAL;
 	int first = cmd->first_key;
 	if (first >= argc)
 		return ROUTE_LOCAL;
+	if (s->srv->nshards == 1)
+		return ROUTE_SELF;
 	int last = cmd->last_key >= 0 ? cmd->last_key : argc + cmd->last_key;
 	if (last >= argc)
 		last = argc - 1;
@@ -331,7 +473,7 @@ static int route_of(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 	for (int i = first + step; i <= last; i += step)
 		if (ap_shard_of_key(s->srv, argv[i].p, argv[i].len) != target)
 			return ROUTE_SPAN;
-	return target == s->id ? ROUTE_LOCAL : target;
+	return target == s->id ? ROUTE_SELF : target;
 }
 
 static void reply_error(struct ap_client *c, const char *fmt, ...)
@@ -432,7 +574,7 @@ static const struct ap_cmd *lookup_quiet(int argc, const struct ap_arg *argv)
 }
 
 /* Runs or routes one command. Returns false if the command could not be
- * taken yet (the client now waits for an earlier batch); the caller then
+ * taken yet (the client now waits for the open group); the caller then
  * leaves its bytes unconsumed. */
 static bool dispatch(struct ap_client *c, int argc, const struct ap_arg *argv)
 {
@@ -440,21 +582,25 @@ static bool dispatch(struct ap_client *c, int argc, const struct ap_arg *argv)
 	int route = ROUTE_LOCAL;
 	if (cmd && (c->flags & AP_CF_AUTHED))
 		route = route_of(c, cmd, argc, argv);
-	if (c->batch) {
-		if (route == (int)c->batch->m.home &&
-		    c->batch->ncmds < AP_XSHARD_BATCH_MAX) {
-			batch_append(c->batch, cmd, argc, argv);
+	if (c->order_len > 0) {
+		bool fits = c->order_len < AP_XSHARD_BATCH_MAX;
+		if (fits && route >= 0) {
+			group_add_remote(c, route, cmd, argc, argv);
 			c->commands++;
 			return true;
 		}
-		batch_send(c);
+		if (fits && route == ROUTE_SELF) {
+			c->commands++;
+			group_add_local(c, cmd, argc, argv);
+			return true;
+		}
+		group_send(c);
 		return false;
 	}
 	c->commands++;
 	c->last_cmd = cmd ? cmd->name : NULL;
 	if (route >= 0) {
-		c->batch = batch_new(c, route);
-		batch_append(c->batch, cmd, argc, argv);
+		group_add_remote(c, route, cmd, argc, argv);
 		return true;
 	}
 	if (route == ROUTE_SPAN) {
@@ -537,14 +683,14 @@ static size_t process_buffer(struct ap_client *c, const char *buf, size_t len)
 			ap_resp_req_argv(&c->req, buf + pos, c->argv);
 			if (!dispatch(c, argc, c->argv)) {
 				ap_resp_req_reset(&c->req);
-				break; /* re-parsed after the batch returns */
+				break; /* re-parsed after the group returns */
 			}
 		}
 		ap_resp_req_reset(&c->req);
 		pos += (size_t)n;
 	}
-	if (c->batch && !(c->flags & AP_CF_WAITING))
-		batch_send(c);
+	if (c->order_len > 0 && !(c->flags & AP_CF_WAITING))
+		group_send(c);
 	return pos;
 }
 

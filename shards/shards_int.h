@@ -91,8 +91,18 @@ struct ap_client {
 	struct ap_resp_req req;
 	struct ap_arg *argv; /* argv scratch, grows */
 	int argv_cap;
-	/* Cross-shard batch being filled (not yet sent). */
-	struct ap_xbatch *batch;
+	/* The squash group being filled or in flight: pipelined commands
+	 * on single-shard keys, one batch per remote shard (indexed by
+	 * shard), local ones run at once into local_out; `order` records
+	 * which shard answers each command so replies merge in order. */
+	struct ap_xbatch **batches; /* [nshards] */
+	int group_open;		    /* batches created in this group */
+	int group_remaining;	    /* batches not back yet */
+	uint16_t *order;
+	uint32_t order_len, order_cap;
+	struct ap_obuf local_out;
+	uint32_t *local_ends; /* local_out offset after each local reply */
+	uint32_t local_count, local_cap;
 	int inflight; /* messages out for this client */
 	/* Identity and accounting. */
 	char name[AP_CLIENT_NAME_MAX + 1];
@@ -109,14 +119,17 @@ struct ap_client {
 	struct ap_client *pending_next; /* shard's pending list */
 };
 
-/* A batch of consecutive commands of one client, all for one remote
- * shard, executed there in order; replies come back in `out`. */
+/* The commands of a squash group bound for one remote shard, executed
+ * there in order; replies come back in `out`, ends[i] being the length of
+ * `out` after command i. */
 struct ap_xbatch {
 	struct ap_msg m;
 	struct ap_client *client; /* home side only */
+	int target;
 	unsigned db_idx;
 	uint8_t proto;
 	int ncmds;
+	uint32_t *ends;
 	/* Packed arguments: per command an int argc, then per argument a
 	 * size_t length and the bytes. */
 	char *args;
