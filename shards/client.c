@@ -44,6 +44,7 @@ void ap_client_accept(struct ap_shard *s, int fd)
 	c->reply.on_error_ctx = s;
 	ap_resp_req_init(&c->req);
 	ap_obuf_init(&c->local_out);
+	ap_obuf_init(&c->discard_out);
 	c->batches = ap_calloc((size_t)s->srv->nshards, sizeof(*c->batches));
 	if (s->cfg.requirepass[0] == '\0')
 		c->flags |= AP_CF_AUTHED;
@@ -72,6 +73,7 @@ static void client_free(struct ap_client *c)
 	ap_resp_req_deinit(&c->req);
 	ap_obuf_deinit(&c->nc.out); /* replies written after the close */
 	ap_obuf_deinit(&c->local_out);
+	ap_obuf_deinit(&c->discard_out);
 	ap_free(c->batches);
 	ap_free(c->order);
 	ap_free(c->local_ends);
@@ -210,7 +212,8 @@ static void run_local(struct ap_client *c, const struct ap_cmd *cmd, int argc,
  * reply was read.
  */
 
-#define ORDER_LOCAL 0xFFFF
+#define ORDER_LOCAL   0x7FFF
+#define ORDER_DISCARD 0x8000 /* CLIENT REPLY OFF/SKIP: drop the reply */
 
 static void batch_put(struct ap_xbatch *b, const void *p, size_t n)
 {
@@ -312,7 +315,7 @@ static void group_merge(struct ap_client *c)
 	struct ap_shard *s = c->shard;
 	int n = s->srv->nshards;
 	int only = -1; /* the single source, if there is one */
-	bool single = c->local_count == 0;
+	bool single = c->local_count == 0 && !c->order_discards;
 	for (int i = 0; i < n && single; i++) {
 		if (!c->batches[i])
 			continue;
@@ -332,11 +335,13 @@ static void group_merge(struct ap_client *c)
 							  &len);
 		flat[n] = ap_obuf_flatten(&c->local_out, &len);
 		for (uint32_t k = 0; k < c->order_len; k++) {
-			int src = c->order[k] == ORDER_LOCAL ? n : c->order[k];
+			uint16_t o = c->order[k] & ~ORDER_DISCARD;
+			int src = o == ORDER_LOCAL ? n : o;
 			uint32_t end =
 				src == n ? c->local_ends[next[src]]
 					 : c->batches[src]->ends[next[src]];
-			copy_range(c, flat[src], pos[src], end);
+			if (!(c->order[k] & ORDER_DISCARD))
+				copy_range(c, flat[src], pos[src], end);
 			pos[src] = end;
 			next[src]++;
 		}
@@ -356,6 +361,7 @@ static void group_merge(struct ap_client *c)
 	ap_obuf_init(&c->local_out);
 	c->local_count = 0;
 	c->order_len = 0;
+	c->order_discards = 0;
 	c->group_open = 0;
 }
 
@@ -409,7 +415,7 @@ static void order_push(struct ap_client *c, uint16_t src)
 /* Adds a remote command to the group (opening it if needed). */
 static void group_add_remote(struct ap_client *c, int target,
 			     const struct ap_cmd *cmd, int argc,
-			     const struct ap_arg *argv)
+			     const struct ap_arg *argv, bool discard)
 {
 	struct ap_xbatch *b = c->batches[target];
 	if (!b) {
@@ -425,13 +431,14 @@ static void group_add_remote(struct ap_client *c, int target,
 	if (c->order_len == 0)
 		c->reply.out = &c->local_out; /* local replies wait too */
 	batch_append(b, cmd, argc, argv);
-	order_push(c, (uint16_t)target);
+	order_push(c, (uint16_t)target | (discard ? ORDER_DISCARD : 0));
+	c->order_discards += discard;
 }
 
 /* Runs a local command inside an open group: its reply waits in
  * local_out for the earlier remote replies. */
 static void group_add_local(struct ap_client *c, const struct ap_cmd *cmd,
-			    int argc, const struct ap_arg *argv)
+			    int argc, const struct ap_arg *argv, bool discard)
 {
 	run_local(c, cmd, argc, argv);
 	if (c->local_count == c->local_cap) {
@@ -440,7 +447,8 @@ static void group_add_local(struct ap_client *c, const struct ap_cmd *cmd,
 			c->local_ends, c->local_cap * sizeof(*c->local_ends));
 	}
 	c->local_ends[c->local_count++] = (uint32_t)c->local_out.len;
-	order_push(c, ORDER_LOCAL);
+	order_push(c, ORDER_LOCAL | (discard ? ORDER_DISCARD : 0));
+	c->order_discards += discard;
 }
 
 /* --- routing
@@ -573,50 +581,123 @@ static const struct ap_cmd *lookup_quiet(int argc, const struct ap_arg *argv)
 	return cmd && ap_cmd_arity_ok(cmd, argc) ? cmd : NULL;
 }
 
+/* CLIENT PAUSE: does this command wait? */
+static bool paused_for(struct ap_client *c, const struct ap_cmd *cmd)
+{
+	struct ap_shard *s = c->shard;
+	if (s->pause_end_ms <= s->now_ms || !cmd)
+		return false;
+	if (strcmp(cmd->name, "unpause") == 0 ||
+	    strcmp(cmd->name, "pause") == 0 ||
+	    strcmp(cmd->name, "client|unpause") == 0 ||
+	    strcmp(cmd->name, "client|pause") == 0)
+		return false; /* so that a paused server can be unpaused */
+	return s->pause_all ||
+	       (cmd->flags & (AP_CMD_WRITE | AP_CMD_MAY_REPLICATE));
+}
+
+/* CLIENT REPLY OFF/SKIP: is this command's reply dropped? Consumes a
+ * SKIP. CLIENT REPLY itself always decides its own reply. */
+static bool reply_discarded(struct ap_client *c, const struct ap_cmd *cmd)
+{
+	if (cmd && (strcmp(cmd->name, "reply") == 0 ||
+		    strcmp(cmd->name, "client|reply") == 0))
+		return false;
+	bool discard = c->flags & (AP_CF_REPLY_OFF | AP_CF_REPLY_SKIP);
+	c->flags &= ~AP_CF_REPLY_SKIP;
+	return discard;
+}
+
+/* After a command ran: CLIENT REPLY SKIP's "next command" starts now. */
+static void reply_skip_arm(struct ap_client *c)
+{
+	if (c->flags & AP_CF_REPLY_SKIP_NEXT) {
+		c->flags &= ~AP_CF_REPLY_SKIP_NEXT;
+		c->flags |= AP_CF_REPLY_SKIP;
+	}
+}
+
+/* Runs a command that is not part of a group, its reply dropped if
+ * `discard` (an asynchronous command keeps the redirection until the
+ * client resumes). */
+static void run_alone(struct ap_client *c, const struct ap_cmd *cmd, int route,
+		      int argc, const struct ap_arg *argv, bool discard)
+{
+	if (discard)
+		c->reply.out = &c->discard_out;
+	if (route == ROUTE_SPAN) {
+		ap_xshard_spanning(c, cmd, argc, argv);
+	} else if (!cmd) {
+		resolve(c, argc, argv); /* replies why */
+	} else if (!(c->flags & AP_CF_AUTHED) &&
+		   !(cmd->flags & AP_CMD_NO_AUTH)) {
+		ap_reply_error(&c->reply, "NOAUTH Authentication required.");
+	} else {
+		run_local(c, cmd, argc, argv);
+	}
+	if (discard && !(c->flags & AP_CF_WAITING)) {
+		c->reply.out = &c->nc.out;
+		ap_obuf_deinit(&c->discard_out);
+		ap_obuf_init(&c->discard_out);
+	}
+	reply_skip_arm(c);
+}
+
 /* Runs or routes one command. Returns false if the command could not be
- * taken yet (the client now waits for the open group); the caller then
- * leaves its bytes unconsumed. */
+ * taken yet (the client now waits for the open group, or for the end of
+ * a CLIENT PAUSE); the caller then leaves its bytes unconsumed. */
 static bool dispatch(struct ap_client *c, int argc, const struct ap_arg *argv)
 {
 	const struct ap_cmd *cmd = lookup_quiet(argc, argv);
 	int route = ROUTE_LOCAL;
 	if (cmd && (c->flags & AP_CF_AUTHED))
 		route = route_of(c, cmd, argc, argv);
-	if (c->order_len > 0) {
-		bool fits = c->order_len < AP_XSHARD_BATCH_MAX;
-		if (fits && route >= 0) {
-			group_add_remote(c, route, cmd, argc, argv);
-			c->commands++;
-			return true;
+	if (AP_UNLIKELY(c->shard->pause_end_ms) && paused_for(c, cmd)) {
+		if (c->order_len > 0) {
+			group_send(c);
+		} else {
+			c->flags |= AP_CF_PAUSED;
+			c->shard->paused_clients++;
 		}
-		if (fits && route == ROUTE_SELF) {
-			c->commands++;
-			group_add_local(c, cmd, argc, argv);
-			return true;
-		}
+		return false;
+	}
+	bool grouped = route >= 0 || (c->order_len > 0 && route == ROUTE_SELF);
+	if (c->order_len > 0 &&
+	    (!grouped || c->order_len >= AP_XSHARD_BATCH_MAX)) {
 		group_send(c);
 		return false;
 	}
 	c->commands++;
 	c->last_cmd = cmd ? cmd->name : NULL;
-	if (route >= 0) {
-		group_add_remote(c, route, cmd, argc, argv);
-		return true;
-	}
-	if (route == ROUTE_SPAN) {
-		ap_xshard_spanning(c, cmd, argc, argv);
-		return true;
-	}
-	if (!cmd) {
-		resolve(c, argc, argv); /* replies why */
-		return true;
-	}
-	if (!(c->flags & AP_CF_AUTHED) && !(cmd->flags & AP_CMD_NO_AUTH)) {
-		ap_reply_error(&c->reply, "NOAUTH Authentication required.");
-		return true;
-	}
-	run_local(c, cmd, argc, argv);
+	bool discard =
+		AP_UNLIKELY(c->flags & (AP_CF_REPLY_OFF | AP_CF_REPLY_SKIP |
+					AP_CF_REPLY_SKIP_NEXT)) &&
+		reply_discarded(c, cmd);
+	if (route >= 0)
+		group_add_remote(c, route, cmd, argc, argv, discard);
+	else if (grouped)
+		group_add_local(c, cmd, argc, argv, discard);
+	else
+		run_alone(c, cmd, route, argc, argv, discard);
 	return true;
+}
+
+void ap_client_pause_check(struct ap_shard *s)
+{
+	if (s->pause_end_ms > s->now_ms)
+		return;
+	s->pause_end_ms = 0;
+	for (struct ap_client *c = s->clients; c; c = c->next) {
+		if (!(c->flags & AP_CF_PAUSED))
+			continue;
+		c->flags &= ~AP_CF_PAUSED;
+		if (!(c->flags & AP_CF_PENDING)) {
+			c->flags |= AP_CF_PENDING;
+			c->pending_next = s->pending;
+			s->pending = c;
+		}
+	}
+	s->paused_clients = 0;
 }
 
 /* --- input
@@ -658,8 +739,8 @@ static size_t process_buffer(struct ap_client *c, const char *buf, size_t len)
 	};
 	size_t pos = 0;
 	int budget = AP_CONN_CMDS_PER_TICK;
-	while (pos < len && !(c->flags & (AP_CF_WAITING | AP_CF_CLOSE_ASAP |
-					  AP_CF_CLOSED))) {
+	while (pos < len && !(c->flags & (AP_CF_WAITING | AP_CF_PAUSED |
+					  AP_CF_CLOSE_ASAP | AP_CF_CLOSED))) {
 		if (budget-- == 0) {
 			if (!(c->flags & AP_CF_PENDING)) {
 				c->flags |= AP_CF_PENDING;
@@ -753,10 +834,12 @@ void ap_client_on_recv(struct ap_shard *s, struct ap_client *c,
 		return;
 	c->last_ms = s->now_ms;
 	s->st.net_in += len;
-	if (c->qlen > c->qpos || (c->flags & (AP_CF_WAITING | AP_CF_PENDING))) {
+	if (c->qlen > c->qpos ||
+	    (c->flags & (AP_CF_WAITING | AP_CF_PENDING | AP_CF_PAUSED))) {
 		if (!qbuf_append(c, data, len))
 			return;
-		if (!(c->flags & (AP_CF_WAITING | AP_CF_PENDING)))
+		if (!(c->flags &
+		      (AP_CF_WAITING | AP_CF_PENDING | AP_CF_PAUSED)))
 			process_qbuf(c);
 	} else {
 		size_t used = process_buffer(c, data, len);
@@ -770,6 +853,11 @@ void ap_client_resume(struct ap_client *c)
 {
 	if (c->flags & AP_CF_CLOSED)
 		return;
+	if (c->reply.out == &c->discard_out) { /* an async discarded reply */
+		c->reply.out = &c->nc.out;
+		ap_obuf_deinit(&c->discard_out);
+		ap_obuf_init(&c->discard_out);
+	}
 	if (!(c->flags & AP_CF_PENDING))
 		process_qbuf(c);
 	ap_client_flush(c);
@@ -783,7 +871,7 @@ void ap_client_run_pending(struct ap_shard *s)
 		struct ap_client *c = list;
 		list = c->pending_next;
 		c->flags &= ~AP_CF_PENDING;
-		if (c->flags & (AP_CF_CLOSED | AP_CF_WAITING))
+		if (c->flags & (AP_CF_CLOSED | AP_CF_WAITING | AP_CF_PAUSED))
 			continue;
 		process_qbuf(c);
 		ap_client_flush(c);

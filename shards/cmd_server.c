@@ -360,7 +360,7 @@ static void fo_concat_done(struct ap_shard *home, struct ap_fanout *f)
 			total += f->parts[i].count;
 		ap_reply_array(&cl->reply, total);
 		for (int i = 0; i < f->nparts; i++)
-			ap_obuf_splice(&cl->nc.out, &f->parts[i].out);
+			ap_obuf_splice(cl->reply.out, &f->parts[i].out);
 	}
 	ap_fanout_finish(home, f);
 }
@@ -419,7 +419,7 @@ static void fo_scan_done(struct ap_shard *home, struct ap_fanout *f)
 		ap_reply_array(&cl->reply, 2);
 		ap_reply_bulk(&cl->reply, buf, n);
 		ap_reply_array(&cl->reply, p->count);
-		ap_obuf_splice(&cl->nc.out, &p->out);
+		ap_obuf_splice(cl->reply.out, &p->out);
 	}
 	ap_fanout_finish(home, f);
 }
@@ -510,7 +510,7 @@ static void fo_randomkey_done(struct ap_shard *home, struct ap_fanout *f)
 				r -= f->parts[i].num;
 			}
 			AP_ASSERT(i < f->nparts);
-			ap_obuf_splice(&cl->nc.out, &f->parts[i].out);
+			ap_obuf_splice(cl->reply.out, &f->parts[i].out);
 		}
 	}
 	ap_fanout_finish(home, f);

@@ -369,6 +369,8 @@ static void *shard_main(void *arg)
 		s->now_ms = ap_unix_ms();
 		ap_keyspace_set_now(s->ks, s->now_ms);
 		drain_inbound(s);
+		if (AP_UNLIKELY(s->paused_clients))
+			ap_client_pause_check(s);
 		ap_client_run_pending(s);
 		bool spilled = flush_outboxes(s);
 		uint64_t now_us = ap_time_us();

@@ -74,6 +74,7 @@ enum ap_client_flags {
 	AP_CF_NO_EVICT = 1 << 8,
 	AP_CF_NO_TOUCH = 1 << 9,
 	AP_CF_KILLED = 1 << 10,
+	AP_CF_PAUSED = 1 << 11, /* held by CLIENT PAUSE */
 };
 
 struct ap_client {
@@ -100,7 +101,10 @@ struct ap_client {
 	int group_remaining;	    /* batches not back yet */
 	uint16_t *order;
 	uint32_t order_len, order_cap;
+	uint32_t order_discards; /* entries whose reply is dropped */
 	struct ap_obuf local_out;
+	/* Replies of commands run under CLIENT REPLY OFF/SKIP. */
+	struct ap_obuf discard_out;
 	uint32_t *local_ends; /* local_out offset after each local reply */
 	uint32_t local_count, local_cap;
 	int inflight; /* messages out for this client */
@@ -183,6 +187,7 @@ struct ap_shard {
 	 * shard by fan-out (cmd_introspect.c). */
 	int64_t pause_end_ms;
 	bool pause_all;
+	uint32_t paused_clients; /* clients held (AP_CF_PAUSED) */
 	/* Highest sum of used memory over shards this shard saw while
 	 * answering INFO (used_memory_peak is the max over shards). */
 	int64_t mem_peak;
@@ -241,6 +246,8 @@ void ap_client_on_closed(struct ap_shard *s, struct ap_client *c);
 bool ap_client_msg_done(struct ap_client *c);
 /* Continues a client's input after its cross-shard work returned. */
 void ap_client_resume(struct ap_client *c);
+/* Releases clients held by CLIENT PAUSE once the pause is over. */
+void ap_client_pause_check(struct ap_shard *s);
 /* Runs the pending list (clients that hit the per-tick budget). */
 void ap_client_run_pending(struct ap_shard *s);
 void ap_client_close(struct ap_client *c, bool after_flush);

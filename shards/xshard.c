@@ -140,7 +140,7 @@ static void split_merge(struct ap_shard *s, struct split_op *op)
 	}
 	if (err) {
 		/* Already counted in errorstats where it was produced. */
-		ap_obuf_append(&c->nc.out, err, err_len);
+		ap_obuf_append(c->reply.out, err, err_len);
 	} else if (op->cmd->split == AP_SPLIT_SUM) {
 		long long sum = 0;
 		for (int i = 0; i < n; i++) {
