@@ -27,6 +27,18 @@
 
 #include <mimalloc.h>
 
+/* The sanitizer builds allocate with libc so that ASan sees every heap
+ * block (it cannot look inside mimalloc's pages). */
+#if defined(AP_LIBC_MALLOC)
+#include <malloc.h>
+#include <stdlib.h>
+#define mi_malloc	  malloc
+#define mi_calloc	  calloc
+#define mi_realloc	  realloc
+#define mi_free		  free
+#define mi_usable_size(p) malloc_usable_size((void *)(p))
+#endif
+
 /* Longest log line; longer messages are truncated (Redis uses 1024). */
 #define LOG_LINE_MAX 4096
 /* Frames printed by a failed assertion. */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 static void process_qbuf(struct ap_client *c);
+static void make_pending(struct ap_client *c);
 static void batch_free(struct ap_xbatch *b);
 
 /* --- life cycle ---------------------------------------------------------- */
@@ -92,7 +93,7 @@ void ap_client_close(struct ap_client *c, bool after_flush)
 
 void ap_client_on_closed(struct ap_shard *s, struct ap_client *c)
 {
-	c->flags |= AP_CF_CLOSED;
+	c->flags |= AP_CF_CLOSED | AP_CF_SOCKET_GONE;
 	if (c->flags & AP_CF_PENDING) {
 		/* Unlink from the pending list first. */
 		struct ap_client **pp = &s->pending;
@@ -122,7 +123,8 @@ bool ap_client_msg_done(struct ap_client *c)
 	c->inflight--;
 	if (!(c->flags & AP_CF_CLOSED))
 		return true;
-	if (c->inflight == 0 && c->nc.fd < 0 && (c->nc.flags & AP_NC_CLOSED))
+	/* Closed: free it once the loop is done with the socket too. */
+	if (c->inflight == 0 && (c->flags & AP_CF_SOCKET_GONE))
 		client_free(c);
 	return false;
 }
@@ -158,8 +160,8 @@ void ap_client_flush(struct ap_client *c)
 	}
 	if (len)
 		ap_net_conn_flush(s->loop, &c->nc);
-	if (c->flags & AP_CF_CLOSE_ASAP)
-		ap_client_close(c, true);
+	if ((c->flags & AP_CF_CLOSE_ASAP) && !(c->flags & AP_CF_WAITING))
+		ap_client_close(c, true); /* after the replies in flight */
 }
 
 /* --- execution ----------------------------------------------------------- */
@@ -217,6 +219,8 @@ static void run_local(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 
 static void batch_put(struct ap_xbatch *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return; /* an empty argument may have a NULL p */
 	if (b->args_len + n > b->args_cap) {
 		size_t cap = b->args_cap ? b->args_cap * 2 : 256;
 		while (cap < b->args_len + n)
@@ -477,6 +481,8 @@ static int route_of(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 	if (last >= argc)
 		last = argc - 1;
 	int step = cmd->key_step > 0 ? cmd->key_step : 1;
+	if (step > 1 && (argc - first) % step != 0)
+		return ROUTE_LOCAL; /* MSET k v k: the command replies why */
 	int target = ap_shard_of_key(s->srv, argv[first].p, argv[first].len);
 	for (int i = first + step; i <= last; i += step)
 		if (ap_shard_of_key(s->srv, argv[i].p, argv[i].len) != target)
@@ -510,13 +516,15 @@ static void arg_preview(const struct ap_arg *a, char *out, size_t size)
 static void unknown_command(struct ap_client *c, int argc,
 			    const struct ap_arg *argv)
 {
-	char name[130], args[512];
+	/* As Redis: the name up to 128 bytes, then quoted arguments while
+	 * the list is shorter than 128 bytes, each cut to what is left. */
+	char name[130], args[300];
 	arg_preview(&argv[0], name, sizeof(name));
 	size_t n = 0;
 	args[0] = '\0';
-	for (int i = 1; i < argc && n < sizeof(args) - 140; i++) {
+	for (int i = 1; i < argc && n < 128; i++) {
 		char a[130];
-		arg_preview(&argv[i], a, sizeof(a));
+		arg_preview(&argv[i], a, 128 - n + 1);
 		n += (size_t)snprintf(args + n, sizeof(args) - n, "'%s' ", a);
 	}
 	reply_error(c, "ERR unknown command '%s', with args beginning with: %s",
@@ -532,7 +540,7 @@ static void resolve(struct ap_client *c, int argc, const struct ap_arg *argv)
 		unknown_command(c, argc, argv);
 		return;
 	}
-	if (cmd->subcmds) {
+	if (cmd->subcmds && (argc >= 2 || !cmd->fn)) {
 		if (argc < 2) {
 			reply_error(c,
 				    "ERR wrong number of arguments for '%s' "
@@ -575,7 +583,7 @@ static void resolve(struct ap_client *c, int argc, const struct ap_arg *argv)
 static const struct ap_cmd *lookup_quiet(int argc, const struct ap_arg *argv)
 {
 	const struct ap_cmd *cmd = ap_cmd_lookup(argv[0].p, argv[0].len);
-	if (cmd && cmd->subcmds)
+	if (cmd && cmd->subcmds && (argc >= 2 || !cmd->fn))
 		cmd = argc >= 2 ? ap_cmd_sub_lookup(cmd, argv[1].p, argv[1].len)
 				: NULL;
 	return cmd && ap_cmd_arity_ok(cmd, argc) ? cmd : NULL;
@@ -729,7 +737,7 @@ static void protocol_error(struct ap_client *c, const char *err)
 /* Parses and runs commands from buf. Returns the bytes consumed; stops at
  * an incomplete command, when the client must wait, or at the per-tick
  * budget (then marks the client pending). */
-static size_t process_buffer(struct ap_client *c, const char *buf, size_t len)
+static size_t parse_and_run(struct ap_client *c, const char *buf, size_t len)
 {
 	struct ap_shard *s = c->shard;
 	struct ap_resp_limits lim = {
@@ -742,11 +750,7 @@ static size_t process_buffer(struct ap_client *c, const char *buf, size_t len)
 	while (pos < len && !(c->flags & (AP_CF_WAITING | AP_CF_PAUSED |
 					  AP_CF_CLOSE_ASAP | AP_CF_CLOSED))) {
 		if (budget-- == 0) {
-			if (!(c->flags & AP_CF_PENDING)) {
-				c->flags |= AP_CF_PENDING;
-				c->pending_next = s->pending;
-				s->pending = c;
-			}
+			make_pending(c);
 			break;
 		}
 		const char *err = NULL;
@@ -755,6 +759,13 @@ static size_t process_buffer(struct ap_client *c, const char *buf, size_t len)
 		if (n == AP_RESP_NEED_MORE)
 			break;
 		if (n < 0) {
+			if (c->order_len > 0) {
+				/* Answer the group first: the error comes
+				 * again when these bytes are parsed anew. */
+				ap_resp_req_reset(&c->req);
+				group_send(c);
+				break;
+			}
 			protocol_error(c, err);
 			return len;
 		}
@@ -773,6 +784,17 @@ static size_t process_buffer(struct ap_client *c, const char *buf, size_t len)
 	if (c->order_len > 0 && !(c->flags & AP_CF_WAITING))
 		group_send(c);
 	return pos;
+}
+
+/* parse_and_run with the client marked as parsing, so that work finishing
+ * inside one of its commands does not re-enter it. */
+static size_t process_buffer(struct ap_client *c, const char *buf, size_t len)
+{
+	AP_ASSERT(!(c->flags & AP_CF_IN_PROCESS));
+	c->flags |= AP_CF_IN_PROCESS;
+	size_t used = parse_and_run(c, buf, len);
+	c->flags &= ~AP_CF_IN_PROCESS;
+	return used;
 }
 
 static bool qbuf_append(struct ap_client *c, const char *data, size_t len)
@@ -849,6 +871,21 @@ void ap_client_on_recv(struct ap_shard *s, struct ap_client *c,
 	ap_client_flush(c);
 }
 
+/* Marks c to have its buffered input processed later in this loop turn. */
+static void make_pending(struct ap_client *c)
+{
+	struct ap_shard *s = c->shard;
+	if (c->flags & AP_CF_PENDING)
+		return;
+	c->flags |= AP_CF_PENDING;
+	c->pending_next = s->pending;
+	s->pending = c;
+}
+
+/* Cross-shard work for c finished. Never parses input here: this may run
+ * inside c's own command (a fan-out that completed at once), whose parse
+ * loop simply goes on; otherwise c's buffered input is queued for the
+ * pending pass of this loop turn. */
 void ap_client_resume(struct ap_client *c)
 {
 	if (c->flags & AP_CF_CLOSED)
@@ -858,8 +895,10 @@ void ap_client_resume(struct ap_client *c)
 		ap_obuf_deinit(&c->discard_out);
 		ap_obuf_init(&c->discard_out);
 	}
-	if (!(c->flags & AP_CF_PENDING))
-		process_qbuf(c);
+	if (c->flags & AP_CF_IN_PROCESS)
+		return;
+	if (c->qlen > c->qpos)
+		make_pending(c);
 	ap_client_flush(c);
 }
 

@@ -904,9 +904,11 @@ static void client_list_collect(struct ap_shard *s, struct ap_fanout *f)
 	char line[CLIENT_LINE_MAX];
 	if (f->argc > 0) {
 		ids = ap_malloc((size_t)f->argc * sizeof(*ids));
+		/* Validated by the command; a bad one would match nothing. */
 		for (int i = 0; i < f->argc; i++)
-			AP_ASSERT(ap_str_to_ll(f->argv[i].p, f->argv[i].len,
-					       &ids[i]));
+			if (!ap_str_to_ll(f->argv[i].p, f->argv[i].len,
+					  &ids[i]))
+				ids[i] = -1;
 		qsort(ids, (size_t)f->argc, sizeof(*ids), cmp_ll);
 	}
 	struct ap_client *c = s->clients;

@@ -587,6 +587,8 @@ void ap_server_destroy(struct ap_server *srv)
 		struct ap_shard *s = &srv->shards[i];
 		ap_net_loop_destroy(s->loop);
 		ap_keyspace_destroy(s->ks);
+		if (s->scratch)
+			ap_keyspace_destroy(s->scratch);
 		ap_free(s->outbox);
 		ap_free(s->cmdstats);
 	}

@@ -74,7 +74,9 @@ enum ap_client_flags {
 	AP_CF_NO_EVICT = 1 << 8,
 	AP_CF_NO_TOUCH = 1 << 9,
 	AP_CF_KILLED = 1 << 10,
-	AP_CF_PAUSED = 1 << 11, /* held by CLIENT PAUSE */
+	AP_CF_PAUSED = 1 << 11,	     /* held by CLIENT PAUSE */
+	AP_CF_IN_PROCESS = 1 << 12,  /* its input is being parsed right now */
+	AP_CF_SOCKET_GONE = 1 << 13, /* the loop's closed callback came */
 };
 
 struct ap_client {

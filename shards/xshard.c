@@ -32,7 +32,8 @@ static struct ap_arg *argv_copy(int argc, const struct ap_arg *argv)
 	struct ap_arg *out = ap_malloc(total ? total : 1);
 	char *p = (char *)(out + argc);
 	for (int i = 0; i < argc; i++) {
-		memcpy(p, argv[i].p, argv[i].len);
+		if (argv[i].len) /* an empty argument may have a NULL p */
+			memcpy(p, argv[i].p, argv[i].len);
 		out[i].p = p;
 		out[i].len = argv[i].len;
 		p += argv[i].len;
