@@ -167,7 +167,6 @@ static bool flush_outboxes(struct ap_shard *s)
 		spilled |= ob->dirty;
 		if (!ap_spsc_publish(q))
 			continue;
-		atomic_thread_fence(memory_order_seq_cst);
 		struct ap_shard *d = &srv->shards[to];
 		if (atomic_load_explicit(&d->sleeping, memory_order_seq_cst) &&
 		    !atomic_exchange(&d->wake_pending, 1)) {

@@ -50,13 +50,17 @@ static inline bool ap_spsc_push(struct ap_spsc *q, void *p)
 	return true;
 }
 
-/* Producer: makes staged pushes visible. Returns true if any were. */
+/* Producer: makes staged pushes visible. Returns true if any were. The
+ * store is sequentially consistent: with the consumer's seq_cst store of
+ * its sleeping flag and ap_spsc_empty_sc(), this is the Dekker handshake
+ * that guarantees a sleeping consumer is either seen asleep (and woken)
+ * or sees the message (one xchg per destination per tick). */
 static inline bool ap_spsc_publish(struct ap_spsc *q)
 {
 	uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	if (t == q->tail_local)
 		return false;
-	atomic_store_explicit(&q->tail, q->tail_local, memory_order_release);
+	atomic_store_explicit(&q->tail, q->tail_local, memory_order_seq_cst);
 	return true;
 }
 
