@@ -563,10 +563,16 @@ static void resolve(struct ap_client *c, int argc, const struct ap_arg *argv)
 			return;
 		}
 		if (!ap_cmd_arity_ok(sub, argc)) {
-			reply_error(c,
-				    "ERR wrong number of arguments for '%s|%s' "
-				    "command",
-				    cmd->name, sub->name);
+			if (strchr(sub->name, '|')) /* "object|encoding" */
+				reply_error(c,
+					    "ERR wrong number of arguments for "
+					    "'%s' command",
+					    sub->name);
+			else
+				reply_error(c,
+					    "ERR wrong number of arguments for "
+					    "'%s|%s' command",
+					    cmd->name, sub->name);
 			return;
 		}
 		return;

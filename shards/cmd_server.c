@@ -407,6 +407,14 @@ static void fo_scan_done(struct ap_shard *home, struct ap_fanout *f)
 	struct ap_fanout_part *p = &f->parts[0];
 	int nshards = home->srv->nshards;
 	uint64_t next;
+	if (p->cursor == 0 && p->count == 0 && p->shard + 1 < nshards &&
+	    !(cl->flags & AP_CF_CLOSED)) {
+		/* This shard is done and gave nothing: go on to the next
+		 * one, so an empty database answers cursor 0 as Redis. */
+		f->opt[0] = 0;
+		ap_fanout_redirect(home, f, p->shard + 1);
+		return;
+	}
 	if (p->cursor != 0)
 		next = (p->cursor << SCAN_SHARD_BITS) | (uint64_t)p->shard;
 	else if (p->shard + 1 < nshards)

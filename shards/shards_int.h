@@ -305,6 +305,9 @@ static inline struct ap_fanout_part *ap_fanout_part_of(struct ap_fanout *f,
 {
 	return &f->parts[s->id - f->first];
 }
+/* Runs a one-part fan-out again on another shard (its done runs again
+ * after); used by SCAN to step over empty shards. */
+void ap_fanout_redirect(struct ap_shard *home, struct ap_fanout *f, int shard);
 /* Frees a fan-out (from done) and resumes its client. */
 void ap_fanout_finish(struct ap_shard *home, struct ap_fanout *f);
 

@@ -602,6 +602,25 @@ void ap_fanout_start(struct ap_client *c, int first, int count,
 	}
 }
 
+void ap_fanout_redirect(struct ap_shard *home, struct ap_fanout *f, int shard)
+{
+	AP_ASSERT(f->nparts == 1);
+	struct ap_fanout_part *p = &f->parts[0];
+	f->first = shard;
+	f->remaining = 1;
+	p->shard = shard;
+	p->count = 0;
+	p->num = 0;
+	p->cursor = 0;
+	if (shard == home->id) {
+		f->fn(home, f);
+		fanout_back(home, &p->m);
+		return;
+	}
+	p->m.run = fanout_run;
+	ap_shard_send(home, shard, &p->m);
+}
+
 void ap_fanout_finish(struct ap_shard *home, struct ap_fanout *f)
 {
 	struct ap_client *c = f->client;
