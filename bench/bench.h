@@ -38,17 +38,18 @@
  */
 #define AP_BENCH_HIST_SUB_BITS 11
 #define AP_BENCH_HIST_MAX_BITS 43
-#define AP_BENCH_HIST_HALF (1u << (AP_BENCH_HIST_SUB_BITS - 1))
-#define AP_BENCH_HIST_BUCKETS                                               \
-	((1u << AP_BENCH_HIST_SUB_BITS) +                                    \
-	 (AP_BENCH_HIST_MAX_BITS - AP_BENCH_HIST_SUB_BITS) * AP_BENCH_HIST_HALF)
+#define AP_BENCH_HIST_HALF     (1u << (AP_BENCH_HIST_SUB_BITS - 1))
+#define AP_BENCH_HIST_BUCKETS                                \
+	((1u << AP_BENCH_HIST_SUB_BITS) +                    \
+	 (AP_BENCH_HIST_MAX_BITS - AP_BENCH_HIST_SUB_BITS) * \
+		 AP_BENCH_HIST_HALF)
 #define AP_BENCH_HIST_VALUE_MAX ((1ULL << AP_BENCH_HIST_MAX_BITS) - 1)
 /* Largest relative width of a bucket: 1 / AP_BENCH_HIST_HALF. */
 
 struct ap_bench_hist {
 	uint64_t count;
 	uint64_t min, max; /* exact; min is UINT64_MAX while empty */
-	uint64_t sum;      /* exact (saturating) */
+	uint64_t sum;	   /* exact (saturating) */
 	uint64_t overflow; /* values above AP_BENCH_HIST_VALUE_MAX */
 	uint64_t *counts;  /* AP_BENCH_HIST_BUCKETS */
 };
@@ -137,7 +138,7 @@ struct ap_bench_zipf {
 	uint64_t n;
 	double s;
 	double h_lo, h_hi; /* the sampled interval of the hat's integral */
-	double squeeze;    /* quick acceptance bound */
+	double squeeze;	   /* quick acceptance bound */
 };
 
 void ap_bench_zipf_init(struct ap_bench_zipf *z, uint64_t n, double s);
@@ -155,7 +156,7 @@ enum ap_bench_proto {
 /* Key patterns, by memtier_benchmark's letters. */
 enum ap_bench_keypat {
 	AP_BENCH_KEY_RANDOM = 'R',   /* uniform over the range */
-	AP_BENCH_KEY_SEQ = 'S',      /* sequential, wrapping */
+	AP_BENCH_KEY_SEQ = 'S',	     /* sequential, wrapping */
 	AP_BENCH_KEY_GAUSS = 'G',    /* normal around --key-median */
 	AP_BENCH_KEY_ZIPF = 'Z',     /* zipf, hottest key = --key-minimum */
 	AP_BENCH_KEY_PARALLEL = 'P', /* each connection walks its own part */
@@ -163,8 +164,8 @@ enum ap_bench_keypat {
 
 enum ap_bench_arg_kind {
 	AP_BENCH_ARG_LIT = 0,
-	AP_BENCH_ARG_KEY = 1,    /* __key__ */
-	AP_BENCH_ARG_DATA = 2,   /* __data__ */
+	AP_BENCH_ARG_KEY = 1,	 /* __key__ */
+	AP_BENCH_ARG_DATA = 2,	 /* __data__ */
 	AP_BENCH_ARG_EXPIRY = 3, /* __expiry__ (seconds) */
 };
 
@@ -194,13 +195,13 @@ struct ap_bench_wl {
 	uint8_t *sched; /* command order: smooth weighted round robin */
 	unsigned sched_len;
 	uint64_t key_min, key_max; /* inclusive */
-	uint64_t key_range;        /* key_max - key_min + 1, at least 1 */
+	uint64_t key_range;	   /* key_max - key_min + 1, at least 1 */
 	char key_prefix[128];
 	size_t key_prefix_len;
 	double key_median, key_stddev;
 	struct ap_bench_zipf zipf;
 	size_t data_min, data_max; /* value sizes, uniform in range */
-	int size_list_count;       /* --data-size-list: weighted sizes */
+	int size_list_count;	   /* --data-size-list: weighted sizes */
 	size_t size_list[AP_BENCH_CMDS_MAX];
 	uint64_t size_cum[AP_BENCH_CMDS_MAX];
 	char *data; /* data_max bytes of value content */
@@ -212,7 +213,7 @@ struct ap_bench_wl {
 struct ap_bench_wl_conn {
 	unsigned sched_pos;
 	uint64_t cursor[AP_BENCH_CMDS_MAX]; /* S and P: next key offset */
-	uint64_t part_lo, part_len;         /* P: this connection's keys */
+	uint64_t part_lo, part_len;	    /* P: this connection's keys */
 	struct ap_bench_rng rng;
 };
 
@@ -231,8 +232,8 @@ AP_MUST_CHECK int ap_bench_wl_build_prefill(struct ap_bench_wl *wl,
 void ap_bench_wl_destroy(struct ap_bench_wl *wl);
 /* Adds a command from its text ("SET __key__ __data__", quotes allowed)
  * with a weight and key pattern. Used by ap_bench_wl_build(). */
-AP_MUST_CHECK int ap_bench_wl_add_cmd(struct ap_bench_wl *wl,
-				      const char *text, unsigned weight,
+AP_MUST_CHECK int ap_bench_wl_add_cmd(struct ap_bench_wl *wl, const char *text,
+				      unsigned weight,
 				      enum ap_bench_keypat keypat, char *err,
 				      size_t err_size);
 /* Computes the schedule and sizes once every command is added. */
@@ -298,6 +299,7 @@ struct ap_bench_opts {
 	uint64_t seed;
 	bool quiet;
 	bool no_multishot; /* one-shot receives (for comparison runs) */
+	unsigned spin_us; /* open loop: poll, not sleep, this close to a send */
 	char cmdline[1024];
 };
 
@@ -314,7 +316,7 @@ int ap_bench_cpus_parse(const char *s, int *cpus, int max);
 /* Counters of one command type. */
 struct ap_bench_cmd_stats {
 	struct ap_bench_hist hist; /* latency of every completed request */
-	uint64_t ops;              /* completed within the window */
+	uint64_t ops;		   /* completed within the window */
 	uint64_t errors, misses, moved, ask;
 	uint64_t bytes_out, bytes_in;
 };
@@ -337,10 +339,14 @@ struct ap_bench_result {
 	const struct ap_bench_wl *wl;
 	struct ap_bench_cmd_stats cmds[AP_BENCH_CMDS_MAX];
 	struct ap_bench_cmd_stats total;
-	double duration_s;    /* the measured window */
-	uint64_t incomplete;  /* requests never answered */
+	/* Open loop: how late the bench made requests due (its own lag,
+	 * not the server's); empty in closed loop. */
+	struct ap_bench_hist sched_lag;
+	double duration_s;   /* the measured window */
+	uint64_t incomplete; /* requests never answered */
 	uint64_t conn_errors;
 	double bench_user_s, bench_sys_s; /* this process over the window */
+	double idle_poll_s; /* of which polling with nothing to do */
 	double thread_cpu_s[AP_BENCH_THREADS_MAX];
 	int thread_count;
 	double server_cpu_s; /* < 0: unknown */

@@ -52,8 +52,9 @@ uint64_t ap_bench_hist_lowest(size_t idx)
 
 	if (shift == 0)
 		return idx;
-	uint64_t sub = AP_BENCH_HIST_HALF +
-		       (idx - (1u << AP_BENCH_HIST_SUB_BITS)) % AP_BENCH_HIST_HALF;
+	uint64_t sub =
+		AP_BENCH_HIST_HALF +
+		(idx - (1u << AP_BENCH_HIST_SUB_BITS)) % AP_BENCH_HIST_HALF;
 
 	return sub << shift;
 }

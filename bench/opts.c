@@ -43,6 +43,7 @@ enum {
 	OPT_SELECT_DB,
 	OPT_SEED,
 	OPT_NO_MULTISHOT,
+	OPT_SPIN_US,
 };
 
 static const struct option long_opts[] = {
@@ -86,62 +87,60 @@ static const struct option long_opts[] = {
 	{"select-db", required_argument, NULL, OPT_SELECT_DB},
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"no-multishot", no_argument, NULL, OPT_NO_MULTISHOT},
+	{"spin-us", required_argument, NULL, OPT_SPIN_US},
 	{NULL, 0, NULL, 0},
 };
 
 static const char usage_text[] =
 	"Usage: apiary-bench [options]\n"
 	"       apiary-bench --html OUT.html --compare A.json B.json ...\n"
-	"\n"
 	"Connection:\n"
-	"  -s, --server HOST         server address (127.0.0.1)\n"
-	"  -p, --port PORT           server port (6379)\n"
-	"  -P, --protocol P          redis|resp2|resp3|memcache_binary (redis)\n"
-	"  -a, --authenticate PASS   AUTH before the run (\"user:pass\" for "
-	"ACL)\n"
-	"      --select-db N         SELECT N before the run\n"
+	"  -s, --server HOST        server address (127.0.0.1)\n"
+	"  -p, --port PORT          server port (6379)\n"
+	"  -P, --protocol P         redis|resp2|resp3|memcache_binary (redis)\n"
+	"  -a, --authenticate PASS  AUTH first (\"user:pass\" for ACL users)\n"
+	"      --select-db N        SELECT N first\n"
 	"Load:\n"
-	"  -t, --threads N           threads, one io_uring ring each (1)\n"
-	"  -c, --clients N           connections per thread (50)\n"
-	"      --pipeline N          requests in flight per connection (1)\n"
-	"  -n, --requests N          requests per connection (10000)\n"
-	"      --test-time SECS      run for SECS instead of -n\n"
-	"      --rate R              open loop: R requests/s in total, latency\n"
-	"                            measured from the intended send time\n"
-	"      --warmup SECS         load before measuring (not recorded)\n"
-	"      --prefill             SET every key of the range once first\n"
-	"      --cpus LIST           pin thread i to the i-th CPU (\"0,2-3\")\n"
+	"  -t, --threads N          threads, one io_uring ring each (1)\n"
+	"  -c, --clients N          connections per thread (50)\n"
+	"      --pipeline N         requests in flight per connection (1)\n"
+	"  -n, --requests N         requests per connection (10000)\n"
+	"      --test-time SECS     run for SECS instead of -n\n"
+	"      --rate R             open loop: R requests/s in total; latency\n"
+	"                           counts from the intended send time\n"
+	"      --warmup SECS        load before measuring (not recorded)\n"
+	"      --prefill            SET every key of the range once first\n"
+	"      --cpus LIST          pin thread i to the i-th CPU (\"0,2-3\")\n"
+	"      --spin-us N          open loop: poll instead of sleeping when\n"
+	"                           the next send is under N us away (50)\n"
 	"Workload:\n"
-	"      --ratio SET:GET       SET to GET ratio (1:10)\n"
-	"      --command \"CMD ...\"   any command; __key__, __data__, "
-	"__expiry__\n"
-	"                            are replaced (repeatable)\n"
-	"      --command-ratio N     weight of the last --command (1)\n"
-	"      --command-key-pattern R|S|G|Z|P  key pattern of the last "
-	"--command\n"
-	"      --key-prefix S        key prefix (memtier-)\n"
-	"      --key-minimum N       smallest key number (0)\n"
-	"      --key-maximum N       largest key number (10000000)\n"
-	"      --key-pattern S:G     SET:GET patterns: R uniform, S "
-	"sequential,\n"
-	"                            G gaussian, Z zipf, P parallel parts "
-	"(R:R)\n"
-	"      --key-median N        gaussian center (middle of the range)\n"
-	"      --key-stddev N        gaussian deviation (range / 6)\n"
-	"      --key-zipf-exp E      zipf exponent, > 0 (0.99)\n"
-	"  -d, --data-size N         value size in bytes (32)\n"
-	"      --data-size-range A-B value sizes uniform in [A, B]\n"
+	"      --ratio SET:GET      SET to GET ratio (1:10)\n"
+	"      --command \"CMD ...\"  any command; __key__, __data__ and\n"
+	"                           __expiry__ are replaced (repeatable)\n"
+	"      --command-ratio N    weight of the last --command (1)\n"
+	"      --command-key-pattern R|S|G|Z|P  its key pattern (R)\n"
+	"      --key-prefix S       key prefix (memtier-)\n"
+	"      --key-minimum N      smallest key number (0)\n"
+	"      --key-maximum N      largest key number (10000000)\n"
+	"      --key-pattern S:G    SET:GET key patterns (R:R): R uniform,\n"
+	"                           S sequential, G gaussian, Z zipf,\n"
+	"                           P parallel (each connection its own part)\n"
+	"      --key-median N       gaussian center (middle of the range)\n"
+	"      --key-stddev N       gaussian deviation (range / 6)\n"
+	"      --key-zipf-exp E     zipf exponent, > 0 (0.99)\n"
+	"  -d, --data-size N        value size in bytes (32)\n"
+	"      --data-size-range A-B  value sizes uniform in [A, B]\n"
 	"      --data-size-list S:W,...  value sizes with weights\n"
-	"      --expiry-range A-B    SET with EX uniform in [A, B] seconds\n"
+	"      --expiry-range A-B   SET with EX uniform in [A, B] seconds\n"
 	"Output:\n"
-	"      --json-out-file FILE  write the result as JSON\n"
-	"      --html FILE           write a self-contained page with plots\n"
-	"      --compare             plot the JSON files given as arguments\n"
-	"      --label NAME          name of this run in plots\n"
-	"      --server-pid PID      report the server's CPU time from /proc\n"
-	"  -q, --quiet               no progress lines\n"
-	"      --seed N              random seed (fixed runs repeat)\n"
-	"      --no-multishot        one-shot receives (for comparisons)\n"
+	"      --json-out-file FILE write the result as JSON\n"
+	"      --html FILE          write a self-contained page with plots\n"
+	"      --compare            plot the JSON files given as arguments\n"
+	"      --label NAME         name of this run in plots\n"
+	"      --server-pid PID     report the server's CPU time (/proc)\n"
+	"  -q, --quiet              no progress lines\n"
+	"      --seed N             random seed (the same seed repeats a run)\n"
+	"      --no-multishot       one-shot receives (for comparisons)\n"
 	"  -h, --help, -v, --version\n";
 
 /* Formats an error message. */
@@ -310,6 +309,7 @@ static void opts_defaults(struct ap_bench_opts *o)
 	o->proto = AP_BENCH_PROTO_RESP2;
 	o->server_pid = -1;
 	o->seed = 0x5EEDBEEFULL;
+	o->spin_us = 50;
 }
 
 /* Applies a protocol name. */
@@ -323,8 +323,9 @@ static int set_protocol(struct ap_bench_opts *o, const char *s, char *err,
 	else if (strcmp(s, "memcache_binary") == 0)
 		o->proto = AP_BENCH_PROTO_MC_BIN;
 	else if (strcmp(s, "memcache_text") == 0)
-		return opt_fail(err, err_size, "--protocol memcache_text is not "
-					       "supported; use memcache_binary");
+		return opt_fail(err, err_size,
+				"--protocol memcache_text is not "
+				"supported; use memcache_binary");
 	else
 		return opt_fail(err, err_size, "unknown --protocol '%s'", s);
 	return 0;
@@ -341,8 +342,9 @@ static int opt_workload(struct ap_bench_opts *o, int c, const char *arg,
 	case OPT_RATIO:
 		if (!get_pair(arg, ':', 0, AP_BENCH_WEIGHT_SUM_MAX, &a, &b) ||
 		    a + b == 0)
-			return opt_fail(err, err_size, "--ratio wants SET:GET, "
-						       "e.g. 1:10");
+			return opt_fail(err, err_size,
+					"--ratio wants SET:GET, "
+					"e.g. 1:10");
 		o->ratio_set = (unsigned)a;
 		o->ratio_get = (unsigned)b;
 		return 0;
@@ -357,9 +359,10 @@ static int opt_workload(struct ap_bench_opts *o, int c, const char *arg,
 	case OPT_COMMAND_RATIO:
 		if (o->cmd_count == 0 ||
 		    !get_u64(arg, 1, AP_BENCH_WEIGHT_SUM_MAX, &a))
-			return opt_fail(err, err_size, "--command-ratio follows "
-						       "a --command and is "
-						       "1..%d",
+			return opt_fail(err, err_size,
+					"--command-ratio follows "
+					"a --command and is "
+					"1..%d",
 					AP_BENCH_WEIGHT_SUM_MAX);
 		o->cmd_weight[o->cmd_count - 1] = (unsigned)a;
 		return 0;
@@ -376,9 +379,10 @@ static int opt_workload(struct ap_bench_opts *o, int c, const char *arg,
 		if (strlen(arg) != 3 || arg[1] != ':' ||
 		    !get_keypat(s, &o->keypat_set) ||
 		    !get_keypat(arg + 2, &o->keypat_get))
-			return opt_fail(err, err_size, "--key-pattern wants "
-						       "SET:GET letters, e.g. "
-						       "R:R");
+			return opt_fail(err, err_size,
+					"--key-pattern wants "
+					"SET:GET letters, e.g. "
+					"R:R");
 		return 0;
 	}
 	default:
@@ -388,8 +392,8 @@ static int opt_workload(struct ap_bench_opts *o, int c, const char *arg,
 
 /* Handles the options about keys and values. Returns 1 if not one of
  * them, 0 or -EINVAL otherwise. */
-static int opt_keys(struct ap_bench_opts *o, int c, const char *arg,
-		    char *err, size_t err_size)
+static int opt_keys(struct ap_bench_opts *o, int c, const char *arg, char *err,
+		    size_t err_size)
 {
 	uint64_t a, b;
 
@@ -404,8 +408,9 @@ static int opt_keys(struct ap_bench_opts *o, int c, const char *arg,
 		return 0;
 	case OPT_KEY_PREFIX:
 		if (strlen(arg) >= sizeof(o->key_prefix))
-			return opt_fail(err, err_size, "--key-prefix longer than "
-						       "%zu bytes",
+			return opt_fail(err, err_size,
+					"--key-prefix longer than "
+					"%zu bytes",
 					sizeof(o->key_prefix) - 1);
 		snprintf(o->key_prefix, sizeof(o->key_prefix), "%s", arg);
 		return 0;
@@ -419,21 +424,24 @@ static int opt_keys(struct ap_bench_opts *o, int c, const char *arg,
 		return 0;
 	case OPT_KEY_ZIPF_EXP:
 		if (!get_double(arg, 1e-6, 10, &o->zipf_exp))
-			return opt_fail(err, err_size, "--key-zipf-exp must be "
-						       "in (0, 10]");
+			return opt_fail(err, err_size,
+					"--key-zipf-exp must be "
+					"in (0, 10]");
 		return 0;
 	case 'd':
 		if (!get_u64(arg, 0, AP_BENCH_DATA_SIZE_MAX, &a))
-			return opt_fail(err, err_size, "--data-size must be "
-						       "0..%d",
+			return opt_fail(err, err_size,
+					"--data-size must be "
+					"0..%d",
 					AP_BENCH_DATA_SIZE_MAX);
 		o->data_size = a;
 		return 0;
 	case OPT_DATA_SIZE_RANGE:
 		if (!get_pair(arg, '-', 0, AP_BENCH_DATA_SIZE_MAX, &a, &b) ||
 		    a > b)
-			return opt_fail(err, err_size, "--data-size-range wants "
-						       "MIN-MAX within 0..%d",
+			return opt_fail(err, err_size,
+					"--data-size-range wants "
+					"MIN-MAX within 0..%d",
 					AP_BENCH_DATA_SIZE_MAX);
 		o->data_min = a;
 		o->data_max = b;
@@ -442,15 +450,17 @@ static int opt_keys(struct ap_bench_opts *o, int c, const char *arg,
 		return 0;
 	case OPT_DATA_SIZE_LIST:
 		if (get_size_list(o, arg) < 0)
-			return opt_fail(err, err_size, "--data-size-list wants "
-						       "SIZE:WEIGHT,...");
+			return opt_fail(err, err_size,
+					"--data-size-list wants "
+					"SIZE:WEIGHT,...");
 		return 0;
 	case OPT_EXPIRY_RANGE:
 		if (!get_pair(arg, '-', 0, INT32_MAX, &a, &b) || a > b ||
 		    (b > 0 && a == 0))
-			return opt_fail(err, err_size, "--expiry-range wants "
-						       "MIN-MAX seconds, MIN "
-						       ">= 1 (0-0: none)");
+			return opt_fail(err, err_size,
+					"--expiry-range wants "
+					"MIN-MAX seconds, MIN "
+					">= 1 (0-0: none)");
 		o->expiry_min = (unsigned)a;
 		o->expiry_max = (unsigned)b;
 		return 0;
@@ -461,18 +471,20 @@ static int opt_keys(struct ap_bench_opts *o, int c, const char *arg,
 
 /* Handles the options about how the load runs. Returns 1 if not one of
  * them, 0 or -EINVAL otherwise. */
-static int opt_load(struct ap_bench_opts *o, int c, const char *arg,
-		    char *err, size_t err_size)
+static int opt_load(struct ap_bench_opts *o, int c, const char *arg, char *err,
+		    size_t err_size)
 {
 	switch (c) {
 	case 't':
 		if (!get_int(arg, 1, AP_BENCH_THREADS_MAX, &o->threads))
-			return opt_fail(err, err_size, "--threads must be 1..%d",
+			return opt_fail(err, err_size,
+					"--threads must be 1..%d",
 					AP_BENCH_THREADS_MAX);
 		return 0;
 	case 'c':
 		if (!get_int(arg, 1, AP_BENCH_CLIENTS_MAX, &o->clients))
-			return opt_fail(err, err_size, "--clients must be 1..%d",
+			return opt_fail(err, err_size,
+					"--clients must be 1..%d",
 					AP_BENCH_CLIENTS_MAX);
 		return 0;
 	case OPT_PIPELINE:
@@ -483,30 +495,34 @@ static int opt_load(struct ap_bench_opts *o, int c, const char *arg,
 		return 0;
 	case 'n':
 		if (!get_u64(arg, 1, UINT64_MAX / 2, &o->requests))
-			return opt_fail(err, err_size, "--requests must be >= 1");
+			return opt_fail(err, err_size,
+					"--requests must be >= 1");
 		o->test_time = 0;
 		return 0;
 	case OPT_TEST_TIME:
 		if (!get_double(arg, 0.001, AP_BENCH_DURATION_MAX,
 				&o->test_time))
-			return opt_fail(err, err_size, "--test-time must be in "
-						       "(0, %d] seconds",
+			return opt_fail(err, err_size,
+					"--test-time must be in "
+					"(0, %d] seconds",
 					AP_BENCH_DURATION_MAX);
 		return 0;
 	case OPT_WARMUP:
 		if (!get_double(arg, 0, AP_BENCH_DURATION_MAX, &o->warmup))
-			return opt_fail(err, err_size, "--warmup must be in "
-						       "[0, %d] seconds",
+			return opt_fail(err, err_size,
+					"--warmup must be in "
+					"[0, %d] seconds",
 					AP_BENCH_DURATION_MAX);
 		return 0;
 	case OPT_RATE:
 		if (!get_double(arg, 0.001, 1e10, &o->rate))
-			return opt_fail(err, err_size, "--rate must be > 0 "
-						       "requests/s");
+			return opt_fail(err, err_size,
+					"--rate must be > 0 "
+					"requests/s");
 		return 0;
 	case OPT_CPUS:
-		o->cpu_count = ap_bench_cpus_parse(arg, o->cpus,
-						   AP_BENCH_THREADS_MAX);
+		o->cpu_count =
+			ap_bench_cpus_parse(arg, o->cpus, AP_BENCH_THREADS_MAX);
 		if (o->cpu_count < 0)
 			return opt_fail(err, err_size, "bad --cpus list '%s'",
 					arg);
@@ -517,6 +533,16 @@ static int opt_load(struct ap_bench_opts *o, int c, const char *arg,
 	case OPT_NO_MULTISHOT:
 		o->no_multishot = true;
 		return 0;
+	case OPT_SPIN_US: {
+		int v;
+
+		if (!get_int(arg, 0, 1000000, &v))
+			return opt_fail(err, err_size,
+					"--spin-us must be "
+					"0..1000000");
+		o->spin_us = (unsigned)v;
+		return 0;
+	}
 	default:
 		return 1;
 	}
@@ -524,8 +550,8 @@ static int opt_load(struct ap_bench_opts *o, int c, const char *arg,
 
 /* Handles connection and output options. Returns 1 if not one of them,
  * 0 or -EINVAL otherwise. */
-static int opt_misc(struct ap_bench_opts *o, int c, const char *arg,
-		    char *err, size_t err_size)
+static int opt_misc(struct ap_bench_opts *o, int c, const char *arg, char *err,
+		    size_t err_size)
 {
 	switch (c) {
 	case 's':
@@ -535,7 +561,8 @@ static int opt_misc(struct ap_bench_opts *o, int c, const char *arg,
 		return 0;
 	case 'p':
 		if (!get_int(arg, 1, 65535, &o->port))
-			return opt_fail(err, err_size, "--port must be 1..65535");
+			return opt_fail(err, err_size,
+					"--port must be 1..65535");
 		return 0;
 	case 'P':
 		return set_protocol(o, arg, err, err_size);
@@ -575,13 +602,14 @@ static int opt_misc(struct ap_bench_opts *o, int c, const char *arg,
 }
 
 /* Cross-option checks once everything is parsed. */
-static int opts_check(struct ap_bench_opts *o, int argc, char **argv,
-		      char *err, size_t err_size)
+static int opts_check(struct ap_bench_opts *o, int argc, char **argv, char *err,
+		      size_t err_size)
 {
 	if (o->compare) {
 		if (o->html_out == NULL || optind >= argc)
-			return opt_fail(err, err_size, "--compare wants --html "
-						       "FILE and JSON files");
+			return opt_fail(err, err_size,
+					"--compare wants --html "
+					"FILE and JSON files");
 		o->compare_files = (const char *const *)(argv + optind);
 		o->compare_count = argc - optind;
 		return 0;
@@ -593,10 +621,12 @@ static int opts_check(struct ap_bench_opts *o, int argc, char **argv,
 		return opt_fail(err, err_size,
 				"--key-maximum is below --key-minimum");
 	if (o->proto == AP_BENCH_PROTO_MC_BIN && o->cmd_count > 0)
-		return opt_fail(err, err_size, "--command needs a RESP protocol");
+		return opt_fail(err, err_size,
+				"--command needs a RESP protocol");
 	if (o->cpu_count > 0 && o->cpu_count < o->threads)
-		return opt_fail(err, err_size, "--cpus lists %d CPUs for %d "
-					       "threads",
+		return opt_fail(err, err_size,
+				"--cpus lists %d CPUs for %d "
+				"threads",
 				o->cpu_count, o->threads);
 	return 0;
 }
@@ -632,8 +662,9 @@ int ap_bench_opts_parse(struct ap_bench_opts *o, int argc, char **argv,
 			return 1;
 		}
 		if (c == '?' || c == ':')
-			return opt_fail(err, err_size, "%s option '%s' (try "
-						       "--help)",
+			return opt_fail(err, err_size,
+					"%s option '%s' (try "
+					"--help)",
 					c == ':' ? "missing value for"
 						 : "unknown",
 					argv[optind - 1]);
@@ -645,7 +676,8 @@ int ap_bench_opts_parse(struct ap_bench_opts *o, int argc, char **argv,
 		if (rc == 1)
 			rc = opt_misc(o, c, optarg, err, err_size);
 		if (rc != 0)
-			return rc < 0 ? rc : opt_fail(err, err_size, "bad option");
+			return rc < 0 ? rc
+				      : opt_fail(err, err_size, "bad option");
 	}
 	return opts_check(o, argc, argv, err, err_size);
 }

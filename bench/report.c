@@ -98,6 +98,7 @@ void ap_bench_result_init(struct ap_bench_result *r,
 		if (i < wl->cmd_count)
 			ap_bench_cmd_stats_init(&r->cmds[i]);
 	ap_bench_cmd_stats_init(&r->total);
+	ap_bench_hist_init(&r->sched_lag);
 	r->server_cpu_s = -1;
 }
 
@@ -106,6 +107,7 @@ void ap_bench_result_deinit(struct ap_bench_result *r)
 	for (int i = 0; i < r->wl->cmd_count; i++)
 		ap_bench_cmd_stats_deinit(&r->cmds[i]);
 	ap_bench_cmd_stats_deinit(&r->total);
+	ap_bench_hist_deinit(&r->sched_lag);
 	ap_free(r->ticks);
 	r->ticks = NULL;
 }
@@ -158,11 +160,13 @@ static void table_row(FILE *f, const char *name,
 		"%-10s %12.2f %11.2f %9.3f %9.3f %9.3f %9.3f %10.3f %11.3f "
 		"%10.3f %11.2f\n",
 		name, (double)s->ops / d, (double)s->misses / d,
-		ap_bench_hist_mean(h) / 1e6, ms(ap_bench_hist_percentile(h, 50)),
+		ap_bench_hist_mean(h) / 1e6,
+		ms(ap_bench_hist_percentile(h, 50)),
 		ms(ap_bench_hist_percentile(h, 90)),
 		ms(ap_bench_hist_percentile(h, 99)),
 		ms(ap_bench_hist_percentile(h, 99.9)),
-		ms(ap_bench_hist_percentile(h, 99.99)), ms(h->count ? h->max : 0),
+		ms(ap_bench_hist_percentile(h, 99.99)),
+		ms(h->count ? h->max : 0),
 		(double)(s->bytes_in + s->bytes_out) / 1024.0 / d);
 }
 
@@ -175,6 +179,9 @@ static void table_cpu(FILE *f, const struct ap_bench_result *r)
 
 	fprintf(f, "Bench CPU: user %.2f s, sys %.2f s = %.0f%% of a core",
 		r->bench_user_s, r->bench_sys_s, 100.0 * cpu / wall);
+	if (r->idle_poll_s > 0)
+		fprintf(f, " (%.0f%% busy, the rest polling idle)",
+			100.0 * (cpu - r->idle_poll_s) / wall);
 	if (reqs > 0)
 		fprintf(f, ", %.2f us/request", cpu * 1e6 / (double)reqs);
 	for (int i = 0; i < r->thread_count && r->thread_count > 1; i++)
@@ -218,6 +225,20 @@ void ap_bench_report_table(FILE *f, const struct ap_bench_result *r)
 		(unsigned long long)r->total.ask,
 		(unsigned long long)r->incomplete,
 		(unsigned long long)r->conn_errors);
+	if (r->sched_lag.count > 0)
+		fprintf(f,
+			"Open loop: requests made due late by the bench "
+			"itself: "
+			"p50 %.1f us, p99 %.1f us, max %.1f us%s\n",
+			(double)ap_bench_hist_percentile(&r->sched_lag, 50) /
+				1e3,
+			(double)ap_bench_hist_percentile(&r->sched_lag, 99) /
+				1e3,
+			(double)r->sched_lag.max / 1e3,
+			ap_bench_hist_percentile(&r->sched_lag, 99) > 1000000
+				? " (the bench fell behind: latencies include "
+				  "its own delay)"
+				: "");
 	table_cpu(f, r);
 	if (r->io_desc[0] != '\0')
 		fprintf(f, "I/O: %s\n", r->io_desc);
@@ -248,7 +269,8 @@ static void json_curve(struct ap_bench_sb *sb, const struct ap_bench_hist *h)
 		double p = 100.0 * (1.0 - pow(10.0, -x));
 
 		ap_bench_sb_printf(sb, "[%.6f, %.3f], ", p,
-				   (double)ap_bench_hist_percentile(h, p) / 1e3);
+				   (double)ap_bench_hist_percentile(h, p) /
+					   1e3);
 	}
 	ap_bench_sb_printf(sb, "[100, %.3f]]", (double)h->max / 1e3);
 }
@@ -261,20 +283,18 @@ static void json_cmd(struct ap_bench_sb *sb, const char *name,
 	const struct ap_bench_hist *h = &s->hist;
 
 	sb_json_str(sb, name);
-	ap_bench_sb_printf(sb,
-			   ": {\"ops\": %llu, \"ops_per_sec\": %.2f, "
-			   "\"requests\": %llu, \"errors\": %llu, "
-			   "\"misses\": %llu, \"moved\": %llu, \"ask\": %llu, "
-			   "\"bytes_out\": %llu, \"bytes_in\": %llu,\n",
-			   (unsigned long long)s->ops,
-			   secs > 0 ? (double)s->ops / secs : 0.0,
-			   (unsigned long long)h->count,
-			   (unsigned long long)s->errors,
-			   (unsigned long long)s->misses,
-			   (unsigned long long)s->moved,
-			   (unsigned long long)s->ask,
-			   (unsigned long long)s->bytes_out,
-			   (unsigned long long)s->bytes_in);
+	ap_bench_sb_printf(
+		sb,
+		": {\"ops\": %llu, \"ops_per_sec\": %.2f, "
+		"\"requests\": %llu, \"errors\": %llu, "
+		"\"misses\": %llu, \"moved\": %llu, \"ask\": %llu, "
+		"\"bytes_out\": %llu, \"bytes_in\": %llu,\n",
+		(unsigned long long)s->ops,
+		secs > 0 ? (double)s->ops / secs : 0.0,
+		(unsigned long long)h->count, (unsigned long long)s->errors,
+		(unsigned long long)s->misses, (unsigned long long)s->moved,
+		(unsigned long long)s->ask, (unsigned long long)s->bytes_out,
+		(unsigned long long)s->bytes_in);
 	ap_bench_sb_printf(sb, "    \"latency_us\": {");
 	json_us(sb, "min", h->count ? h->min : 0, true);
 	ap_bench_sb_printf(sb, "\"mean\": %.3f, ", ap_bench_hist_mean(h) / 1e3);
@@ -302,22 +322,25 @@ static void json_config(struct ap_bench_sb *sb, const struct ap_bench_result *r)
 		", \"port\": %d, \"protocol\": \"%s\", \"threads\": %d, "
 		"\"clients\": %d, \"pipeline\": %d, \"test_time\": %.3f, "
 		"\"requests\": %llu, \"rate\": %.3f, \"warmup\": %.3f, "
-		"\"prefill\": %s, \"key_minimum\": %llu, \"key_maximum\": %llu, "
+		"\"prefill\": %s, \"key_minimum\": %llu, \"key_maximum\": "
+		"%llu, "
 		"\"data_size_min\": %zu, \"data_size_max\": %zu, "
 		"\"expiry_min\": %u, \"expiry_max\": %u, \"key_prefix\": ",
 		o->port, proto_name(o->proto), o->threads, o->clients,
 		o->pipeline, o->test_time,
 		(unsigned long long)(o->test_time > 0 ? 0 : o->requests),
 		o->rate, o->warmup, o->prefill ? "true" : "false",
-		(unsigned long long)wl->key_min, (unsigned long long)wl->key_max,
-		wl->data_min, wl->data_max, wl->expiry_min, wl->expiry_max);
+		(unsigned long long)wl->key_min,
+		(unsigned long long)wl->key_max, wl->data_min, wl->data_max,
+		wl->expiry_min, wl->expiry_max);
 	sb_json_str(sb, o->key_prefix);
 	ap_bench_sb_printf(sb, ",\n    \"commands\": [");
 	for (int i = 0; i < wl->cmd_count; i++) {
 		ap_bench_sb_printf(sb, "%s{\"name\": ", i ? ", " : "");
 		sb_json_str(sb, wl->cmds[i].name);
-		ap_bench_sb_printf(sb, ", \"ratio\": %u, \"key_pattern\": \"%c\"}",
-				   wl->cmds[i].weight, (char)wl->cmds[i].keypat);
+		ap_bench_sb_printf(
+			sb, ", \"ratio\": %u, \"key_pattern\": \"%c\"}",
+			wl->cmds[i].weight, (char)wl->cmds[i].keypat);
 	}
 	ap_bench_sb_printf(sb, "]},\n");
 }
@@ -349,8 +372,8 @@ static void json_run(struct ap_bench_sb *sb, const struct ap_bench_result *r)
 		"\"unanswered\": %llu, \"connection_errors\": %llu,\n"
 		"    \"prefill\": {\"keys\": %llu, \"seconds\": %.3f},\n"
 		"    \"bench_cpu\": {\"user_s\": %.3f, \"sys_s\": %.3f, "
-		"\"core_utilization\": %.4f, \"cpu_us_per_request\": %.4f, "
-		"\"threads_s\": [",
+		"\"idle_poll_s\": %.3f, \"core_utilization\": %.4f, "
+		"\"cpu_us_per_request\": %.4f, \"threads_s\": [",
 		r->duration_s, (unsigned long long)r->total.ops,
 		ap_bench_result_ops_per_sec(r), (unsigned long long)reqs,
 		(unsigned long long)r->total.errors,
@@ -360,12 +383,16 @@ static void json_run(struct ap_bench_sb *sb, const struct ap_bench_result *r)
 		(unsigned long long)r->incomplete,
 		(unsigned long long)r->conn_errors,
 		(unsigned long long)r->prefill_keys, r->prefill_s,
-		r->bench_user_s, r->bench_sys_s, cpu / wall,
+		r->bench_user_s, r->bench_sys_s, r->idle_poll_s, cpu / wall,
 		reqs ? cpu * 1e6 / (double)reqs : 0.0);
 	for (int i = 0; i < r->thread_count; i++)
 		ap_bench_sb_printf(sb, "%s%.3f", i ? ", " : "",
 				   r->thread_cpu_s[i]);
-	ap_bench_sb_printf(sb, "]}},\n");
+	ap_bench_sb_printf(sb, "]},\n    \"schedule_lag_us\": {");
+	json_us(sb, "p50", ap_bench_hist_percentile(&r->sched_lag, 50), true);
+	json_us(sb, "p99", ap_bench_hist_percentile(&r->sched_lag, 99), true);
+	json_us(sb, "max", r->sched_lag.max, false);
+	ap_bench_sb_printf(sb, "}},\n");
 }
 
 /* The per-second timeline. */
@@ -444,8 +471,8 @@ static const char html_tail[] =
 	"function esc(s){return String(s).replace(/[&<>\"]/g,"
 	"c=>({'&':'&amp;','<':'&lt;','>':'&gt;','\"':'&quot;'}[c]));}\n"
 	"function label(run){return run.r.label||run.name;}\n"
-	"function fmtUs(v){return v>=1000?(v/1000).toPrecision(3)+' ms':"
-	"v.toPrecision(3)+' us';}\n"
+	"function fmtUs(v){const f=x=>String(Number(x.toPrecision(3)));"
+	"return v>=1e6?f(v/1e6)+' s':v>=1000?f(v/1000)+' ms':f(v)+' us';}\n"
 	"function ticks(lo,hi,log){const t=[];if(log){for(let e=Math.floor("
 	"Math.log10(lo));e<=Math.ceil(Math.log10(hi));e++)for(const m of "
 	"[1,2,5]){const v=m*Math.pow(10,e);if(v>=lo&&v<=hi)t.push(v);}return "
@@ -499,7 +526,8 @@ static const char html_tail[] =
 	"lat.push({name:label(run)+' '+name,color:c,dash:DASH[ci%DASH.length],"
 	"pts});});"
 	"const tl=run.r.timeline||[];"
-	"tput.push({name:label(run),color:c,dash:'',pts:tl.map(t=>[t.t,t.ops])});"
+	"tput.push({name:label(run),color:c,dash:'',pts:tl.map(t=>[t.t,t.ops])}"
+	");"
 	"p99t.push({name:label(run)+' p99',color:c,dash:'',"
 	"pts:tl.map(t=>[t.t,t.p99_us])});"
 	"p99t.push({name:label(run)+' max',color:c,dash:'2,2',"

@@ -95,8 +95,8 @@ void ap_bench_zipf_init(struct ap_bench_zipf *z, uint64_t n, double s)
 	z->s = s;
 	z->h_lo = zipf_h_int(1.5, s) - 1.0;
 	z->h_hi = zipf_h_int((double)n + 0.5, s);
-	z->squeeze = 2.0 - zipf_h_int_inv(zipf_h_int(2.5, s) - zipf_h(2.0, s),
-					  s);
+	z->squeeze =
+		2.0 - zipf_h_int_inv(zipf_h_int(2.5, s) - zipf_h(2.0, s), s);
 }
 
 /*
@@ -108,7 +108,8 @@ uint64_t ap_bench_zipf_next(const struct ap_bench_zipf *z,
 			    struct ap_bench_rng *r)
 {
 	for (;;) {
-		double u = z->h_hi + ap_bench_rng_double(r) * (z->h_lo - z->h_hi);
+		double u =
+			z->h_hi + ap_bench_rng_double(r) * (z->h_lo - z->h_hi);
 		double x = zipf_h_int_inv(u, z->s);
 		double kd = floor(x + 0.5);
 		uint64_t k;
@@ -163,9 +164,10 @@ static int split_args(const char *text, char *store, char **argv, int max,
 				*o++ = *p++;
 			}
 			if (*p != q)
-				return wl_fail(err, err_size,
-					       "unbalanced quotes in command: %s",
-					       text);
+				return wl_fail(
+					err, err_size,
+					"unbalanced quotes in command: %s",
+					text);
 			p++;
 		}
 		*o++ = '\0';
@@ -215,8 +217,8 @@ static void cmd_set_arg(struct ap_bench_cmd *cmd, struct ap_bench_arg *a,
 
 /* Adds a command; see bench.h. */
 int ap_bench_wl_add_cmd(struct ap_bench_wl *wl, const char *text,
-			unsigned weight, enum ap_bench_keypat keypat,
-			char *err, size_t err_size)
+			unsigned weight, enum ap_bench_keypat keypat, char *err,
+			size_t err_size)
 {
 	char *argv[AP_BENCH_CMD_ARGS_MAX];
 	size_t tlen = strlen(text);
@@ -242,8 +244,9 @@ int ap_bench_wl_add_cmd(struct ap_bench_wl *wl, const char *text,
 	}
 	if (!strchr("RSGZP", (int)keypat) || keypat == 0) {
 		ap_free(store);
-		return wl_fail(err, err_size, "key pattern must be R, S, G, Z "
-					      "or P");
+		return wl_fail(err, err_size,
+			       "key pattern must be R, S, G, Z "
+			       "or P");
 	}
 	struct ap_bench_cmd *cmd = &wl->cmds[wl->cmd_count];
 
@@ -317,7 +320,8 @@ int ap_bench_wl_finish(struct ap_bench_wl *wl, char *err, size_t err_size)
 	long long total = 0;
 
 	if (wl->cmd_count == 0)
-		return wl_fail(err, err_size, "no command to send (ratio 0:0?)");
+		return wl_fail(err, err_size,
+			       "no command to send (ratio 0:0?)");
 	for (int i = 0; i < wl->cmd_count; i++) {
 		struct ap_bench_cmd *cmd = &wl->cmds[i];
 
@@ -325,8 +329,9 @@ int ap_bench_wl_finish(struct ap_bench_wl *wl, char *err, size_t err_size)
 		for (int a = 0; a < cmd->argc; a++)
 			if (cmd->args[a].kind == AP_BENCH_ARG_EXPIRY &&
 			    wl->expiry_max == 0)
-				return wl_fail(err, err_size,
-					       "__expiry__ needs --expiry-range");
+				return wl_fail(
+					err, err_size,
+					"__expiry__ needs --expiry-range");
 		if (wl->proto == AP_BENCH_PROTO_MC_BIN && !cmd->has_key)
 			return wl_fail(err, err_size,
 				       "memcache_binary commands need a key");
@@ -362,14 +367,16 @@ static int wl_setup_common(struct ap_bench_wl *wl,
 	memcpy(wl->key_prefix, o->key_prefix, wl->key_prefix_len + 1);
 	if (o->proto == AP_BENCH_PROTO_MC_BIN &&
 	    wl->key_prefix_len + 20 > MC_KEY_MAX)
-		return wl_fail(err, err_size, "--key-prefix too long for "
-					      "memcached keys");
-	wl->key_median = o->key_median >= 0
-				 ? o->key_median
-				 : (double)o->key_min +
-					   ((double)o->key_max - o->key_min) / 2;
-	wl->key_stddev = o->key_stddev > 0 ? o->key_stddev
-					   : (double)wl->key_range / 6.0;
+		return wl_fail(err, err_size,
+			       "--key-prefix too long for "
+			       "memcached keys");
+	wl->key_median =
+		o->key_median >= 0
+			? o->key_median
+			: (double)o->key_min +
+				  ((double)o->key_max - o->key_min) / 2;
+	wl->key_stddev =
+		o->key_stddev > 0 ? o->key_stddev : (double)wl->key_range / 6.0;
 	ap_bench_zipf_init(&wl->zipf, wl->key_range, o->zipf_exp);
 	wl->data_min = wl->data_max = o->data_size;
 	if (o->data_max > 0) {
@@ -405,8 +412,7 @@ static int wl_setup_common(struct ap_bench_wl *wl,
 /* Adds the SET (and GET) commands of --ratio. */
 static int wl_add_ratio(struct ap_bench_wl *wl, const struct ap_bench_opts *o,
 			unsigned set_w, unsigned get_w, char set_pat,
-			char get_pat, bool expiry, char *err,
-			size_t err_size)
+			char get_pat, bool expiry, char *err, size_t err_size)
 {
 	int rc = 0;
 
@@ -418,14 +424,16 @@ static int wl_add_ratio(struct ap_bench_wl *wl, const struct ap_bench_opts *o,
 					 set_w, (enum ap_bench_keypat)set_pat,
 					 err, err_size);
 		if (rc == 0)
-			wl->cmds[wl->cmd_count - 1].mc_opcode = AP_CLIENT_MC_SET;
+			wl->cmds[wl->cmd_count - 1].mc_opcode =
+				AP_CLIENT_MC_SET;
 	}
 	if (rc == 0 && get_w > 0) {
 		rc = ap_bench_wl_add_cmd(wl, "GET __key__", get_w,
 					 (enum ap_bench_keypat)get_pat, err,
 					 err_size);
 		if (rc == 0)
-			wl->cmds[wl->cmd_count - 1].mc_opcode = AP_CLIENT_MC_GET;
+			wl->cmds[wl->cmd_count - 1].mc_opcode =
+				AP_CLIENT_MC_GET;
 	}
 	return rc;
 }
@@ -519,19 +527,23 @@ uint64_t ap_bench_wl_key_next(const struct ap_bench_wl *wl,
 		wc->cursor[cmd] = off + 1 >= wc->part_len ? 0 : off + 1;
 		return wl->key_min + wc->part_lo + off;
 	case AP_BENCH_KEY_ZIPF:
-		return wl->key_min + ap_bench_zipf_next(&wl->zipf, &wc->rng) - 1;
+		return wl->key_min + ap_bench_zipf_next(&wl->zipf, &wc->rng) -
+		       1;
 	case AP_BENCH_KEY_GAUSS:
 		for (int i = 0; i < GAUSS_TRIES; i++) {
-			double x = wl->key_median +
-				   wl->key_stddev * ap_bench_rng_gauss(&wc->rng);
+			double x =
+				wl->key_median +
+				wl->key_stddev * ap_bench_rng_gauss(&wc->rng);
 
 			x = floor(x + 0.5);
-			if (x >= (double)wl->key_min && x <= (double)wl->key_max)
+			if (x >= (double)wl->key_min &&
+			    x <= (double)wl->key_max)
 				return (uint64_t)x;
 		}
 		return (uint64_t)wl->key_median;
 	default:
-		return wl->key_min + ap_bench_rng_below(&wc->rng, wl->key_range);
+		return wl->key_min +
+		       ap_bench_rng_below(&wc->rng, wl->key_range);
 	}
 }
 
@@ -550,9 +562,8 @@ size_t ap_bench_wl_size_next(const struct ap_bench_wl *wl,
 	}
 	if (wl->data_min < wl->data_max)
 		return wl->data_min +
-		       (size_t)ap_bench_rng_below(&wc->rng, wl->data_max -
-								    wl->data_min +
-								    1);
+		       (size_t)ap_bench_rng_below(
+			       &wc->rng, wl->data_max - wl->data_min + 1);
 	return wl->data_max;
 }
 
@@ -571,8 +582,7 @@ static char *put_key_bulk(const struct ap_bench_wl *wl, char *p, uint64_t key)
 }
 
 /* A memcached binary request for the command. */
-static size_t mc_next(const struct ap_bench_wl *wl,
-		      struct ap_bench_wl_conn *wc,
+static size_t mc_next(const struct ap_bench_wl *wl, struct ap_bench_wl_conn *wc,
 		      const struct ap_bench_cmd *cmd, char *buf, uint64_t key)
 {
 	size_t klen = wl->key_prefix_len + ap_client_u64_dec_len(key);
@@ -580,15 +590,15 @@ static size_t mc_next(const struct ap_bench_wl *wl,
 	size_t dlen = set ? ap_bench_wl_size_next(wl, wc) : 0;
 	char *p = buf;
 
-	p += ap_client_mc_header(p, cmd->mc_opcode, klen, set ? 8 : 0, dlen,
-				 0);
+	p += ap_client_mc_header(p, cmd->mc_opcode, klen, set ? 8 : 0, dlen, 0);
 	if (set) {
 		uint32_t exp = 0;
 
 		if (wl->expiry_max > 0)
 			exp = wl->expiry_min +
 			      (uint32_t)ap_bench_rng_below(
-				      &wc->rng, wl->expiry_max - wl->expiry_min + 1);
+				      &wc->rng,
+				      wl->expiry_max - wl->expiry_min + 1);
 		ap_client_mc_set_extras(p, 0, exp);
 		p += 8;
 	}
@@ -631,10 +641,11 @@ size_t ap_bench_wl_next(const struct ap_bench_wl *wl,
 						ap_bench_wl_size_next(wl, wc));
 			break;
 		case AP_BENCH_ARG_EXPIRY: {
-			uint64_t e = wl->expiry_min +
-				     ap_bench_rng_below(&wc->rng,
-							wl->expiry_max -
-								wl->expiry_min + 1);
+			uint64_t e =
+				wl->expiry_min +
+				ap_bench_rng_below(&wc->rng,
+						   wl->expiry_max -
+							   wl->expiry_min + 1);
 			char digits[24];
 			size_t n = ap_client_u64_to_dec(digits, e);
 

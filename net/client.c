@@ -232,8 +232,7 @@ void ap_client_parser_capture(struct ap_client_parser *p, size_t max_len)
 }
 
 /* Appends consumed bytes of the current reply to the capture. */
-static void capture_add(struct ap_client_parser *p, const char *buf,
-			size_t len)
+static void capture_add(struct ap_client_parser *p, const char *buf, size_t len)
 {
 	size_t room = p->cap_max - p->cap_len;
 
@@ -358,7 +357,8 @@ static int resp_aggregate(struct ap_client_parser *p, char t, long long n,
 			  bool top)
 {
 	if (n < -1 || (n == -1 && (t == '%' || t == '|' || t == '~')))
-		return proto_fail(p, "Protocol error: invalid multibulk length");
+		return proto_fail(p,
+				  "Protocol error: invalid multibulk length");
 	if (top && t != '|')
 		p->cur.value = n;
 	if (n == -1) {
@@ -370,7 +370,8 @@ static int resp_aggregate(struct ap_client_parser *p, char t, long long n,
 		return t == '|' ? 2 : 1;
 	if (t == '%' || t == '|') {
 		if (n > LLONG_MAX / 2)
-			return proto_fail(p, "Protocol error: invalid map length");
+			return proto_fail(p,
+					  "Protocol error: invalid map length");
 		n *= 2;
 	}
 	int rc = push_level(p, n, t == '|');
@@ -385,8 +386,7 @@ static int resp_aggregate(struct ap_client_parser *p, char t, long long n,
  * or aggregate elements), 2 for an empty attribute (nothing completes),
  * or a protocol error.
  */
-static int resp_line_done(struct ap_client_parser *p, const char *s,
-			  size_t n)
+static int resp_line_done(struct ap_client_parser *p, const char *s, size_t n)
 {
 	char t = p->type;
 	bool top = p->depth == 0;
@@ -410,7 +410,8 @@ static int resp_line_done(struct ap_client_parser *p, const char *s,
 		return 1;
 	case '(':
 		if (n == 0)
-			return proto_fail(p, "Protocol error: invalid big number");
+			return proto_fail(p,
+					  "Protocol error: invalid big number");
 		return 1;
 	case ':':
 		if (top)
@@ -432,7 +433,8 @@ static int resp_line_done(struct ap_client_parser *p, const char *s,
 	case '!':
 	case '=':
 		if (v < -1 || (v == -1 && t != '$'))
-			return proto_fail(p, "Protocol error: invalid bulk length");
+			return proto_fail(
+				p, "Protocol error: invalid bulk length");
 		if (top)
 			p->cur.value = v;
 		if (v == -1) {
@@ -507,7 +509,8 @@ static int resp_bulk_step(struct ap_client_parser *p, const char *buf,
 		char want = p->bulk_left - k == 2 ? '\r' : '\n';
 
 		if (buf[k] != want)
-			return proto_fail(p, "Protocol error: bulk without CRLF");
+			return proto_fail(p,
+					  "Protocol error: bulk without CRLF");
 	}
 	p->bulk_left -= n;
 	*used = (size_t)n;
@@ -551,15 +554,17 @@ static int resp_parse(struct ap_client_parser *p, const char *buf, size_t len,
 		      size_t *consumed)
 {
 	size_t i = 0;
-	int rc = 0;
 
 	while (i < len) {
 		size_t used = 0;
+		int rc;
 
 		if (p->state == ST_TYPE) {
 			rc = resp_start(p, buf[i++]);
-			if (rc < 0)
-				break;
+			if (rc < 0) {
+				*consumed = i;
+				return rc;
+			}
 			continue;
 		}
 		if (p->state == ST_LINE)
@@ -567,22 +572,24 @@ static int resp_parse(struct ap_client_parser *p, const char *buf, size_t len,
 		else
 			rc = resp_bulk_step(p, buf + i, len - i, &used);
 		i += used;
-		if (rc < 0 || rc == 3)
-			break;
+		if (rc < 0) {
+			*consumed = i;
+			return rc;
+		}
+		if (rc == 3)
+			break; /* the input ended inside this element */
 		if (rc == 0)
 			continue; /* bulk payload or aggregate follows */
 		p->state = ST_TYPE;
 		if (rc == 2) /* empty attribute: its value follows */
 			continue;
 		if (elem_done(p)) {
-			rc = AP_CLIENT_REPLY;
-			break;
+			*consumed = i;
+			return AP_CLIENT_REPLY;
 		}
 	}
 	*consumed = i;
-	if (rc < 0)
-		return rc;
-	return rc == AP_CLIENT_REPLY ? AP_CLIENT_REPLY : AP_CLIENT_NEED_MORE;
+	return AP_CLIENT_NEED_MORE;
 }
 
 /* ---------------------------------------------------- memcached binary */
@@ -605,8 +612,8 @@ static int mc_parse(struct ap_client_parser *p, const char *buf, size_t len,
 
 	while (i < len) {
 		if (p->state == ST_MC_HDR) {
-			size_t n = AP_MIN(len - i, AP_CLIENT_MC_HDR_LEN -
-							   p->mc_have);
+			size_t n = AP_MIN(len - i,
+					  AP_CLIENT_MC_HDR_LEN - p->mc_have);
 
 			memcpy(p->mc_hdr + p->mc_have, buf + i, n);
 			p->mc_have += n;
@@ -615,8 +622,9 @@ static int mc_parse(struct ap_client_parser *p, const char *buf, size_t len,
 				break;
 			if (p->mc_hdr[0] != AP_CLIENT_MC_RES_MAGIC) {
 				*consumed = i;
-				return proto_fail(p, "Protocol error: bad "
-						     "memcached response magic");
+				return proto_fail(p,
+						  "Protocol error: bad "
+						  "memcached response magic");
 			}
 			uint32_t status = mc_field(p->mc_hdr, 6, 2);
 
@@ -753,12 +761,11 @@ static bool dec_line(struct decoder *d, const char **s, size_t *n)
 	return true;
 }
 
-static bool dec_value(struct decoder *d, struct ap_client_value *v,
-		      int depth);
+static bool dec_value(struct decoder *d, struct ap_client_value *v, int depth);
 
 /* Decodes the elements of an aggregate of n wire elements. */
-static bool dec_elems(struct decoder *d, struct ap_client_value *v,
-		      long long n, int depth)
+static bool dec_elems(struct decoder *d, struct ap_client_value *v, long long n,
+		      int depth)
 {
 	/* Every element takes at least 3 bytes: bound n by the input. */
 	if ((unsigned long long)n > (d->len - d->pos) / 3) {
@@ -777,8 +784,7 @@ static bool dec_elems(struct decoder *d, struct ap_client_value *v,
 }
 
 /* Decodes a bulk payload of length n following its header. */
-static bool dec_bulk(struct decoder *d, struct ap_client_value *v,
-		     long long n)
+static bool dec_bulk(struct decoder *d, struct ap_client_value *v, long long n)
 {
 	if (n == -1 && v->type == '$') {
 		v->is_null = true;
@@ -802,8 +808,7 @@ static bool dec_bulk(struct decoder *d, struct ap_client_value *v,
 }
 
 /* Decodes one value (attributes are decoded and dropped). */
-static bool dec_value(struct decoder *d, struct ap_client_value *v,
-		      int depth)
+static bool dec_value(struct decoder *d, struct ap_client_value *v, int depth)
 {
 	const char *s;
 	size_t n;

@@ -54,7 +54,7 @@ size_t ap_client_cmd_encode(char *buf, int argc, const char *const *argv,
 			    const size_t *lens);
 
 /* Memcached binary protocol (requests: magic 0x80, 24-byte header). */
-#define AP_CLIENT_MC_HDR_LEN 24
+#define AP_CLIENT_MC_HDR_LEN   24
 #define AP_CLIENT_MC_REQ_MAGIC 0x80
 #define AP_CLIENT_MC_RES_MAGIC 0x81
 enum ap_client_mc_op {
@@ -86,7 +86,7 @@ void ap_client_mc_set_extras(char *out8, uint32_t flags, uint32_t exptime);
 /* ------------------------------------------------------------- parsing */
 
 enum ap_client_proto {
-	AP_CLIENT_PROTO_RESP = 0,  /* RESP2 and RESP3 replies */
+	AP_CLIENT_PROTO_RESP = 0,   /* RESP2 and RESP3 replies */
 	AP_CLIENT_PROTO_MC_BIN = 1, /* memcached binary responses */
 };
 
@@ -96,16 +96,16 @@ enum ap_client_proto {
 /* A complete top-level reply. `text` points into the parser and is valid
  * until the next call on it. */
 struct ap_client_reply {
-	char type;        /* RESP type byte, or AP_CLIENT_TYPE_MC */
-	bool is_error;    /* '-', '!', or a memcached error status */
-	bool is_null;     /* RESP null ($-1, *-1, _), memcached KEY_ENOENT */
-	bool is_push;     /* RESP3 out-of-band push ('>'): not a reply */
-	long long value;  /* ':' integer, '#' 0/1, length of '$' '!' '=',
-			     element count of '*' '~' '>' '%' (pairs),
-			     memcached status */
-	const char *text; /* first bytes of a top-level + - ( , ! = (and $
-			     if asked); memcached: error body */
-	size_t text_len;  /* at most AP_CLIENT_TEXT_KEEP */
+	char type;	   /* RESP type byte, or AP_CLIENT_TYPE_MC */
+	bool is_error;	   /* '-', '!', or a memcached error status */
+	bool is_null;	   /* RESP null ($-1, *-1, _), memcached KEY_ENOENT */
+	bool is_push;	   /* RESP3 out-of-band push ('>'): not a reply */
+	long long value;   /* ':' integer, '#' 0/1, length of '$' '!' '=',
+			      element count of '*' '~' '>' '%' (pairs),
+			      memcached status */
+	const char *text;  /* first bytes of a top-level + - ( , ! = (and $
+			      if asked); memcached: error body */
+	size_t text_len;   /* at most AP_CLIENT_TEXT_KEEP */
 	uint64_t wire_len; /* bytes the whole reply took */
 	uint8_t mc_opcode; /* memcached: opcode of the response */
 	uint32_t mc_opaque;
@@ -113,20 +113,20 @@ struct ap_client_reply {
 
 struct ap_client_level {
 	long long remain; /* elements still expected at this level */
-	bool is_attr;     /* RESP3 attribute: annotates the next element */
+	bool is_attr;	  /* RESP3 attribute: annotates the next element */
 };
 
 struct ap_client_parser {
 	enum ap_client_proto proto;
-	int state;  /* private: where the machine stands */
-	char type;  /* type byte of the element being parsed */
-	int depth;  /* aggregates open */
+	int state; /* private: where the machine stands */
+	char type; /* type byte of the element being parsed */
+	int depth; /* aggregates open */
 	struct ap_client_level level[AP_CLIENT_DEPTH_MAX];
-	uint64_t bulk_left;   /* payload + CRLF bytes still to come */
-	size_t line_len;      /* bytes of the current line seen so far */
-	bool line_cr;         /* the last byte seen of the line was '\r' */
-	bool keep_bulk;       /* keep the start of top-level bulk strings */
-	bool keeping;         /* the current element's text is being kept */
+	uint64_t bulk_left; /* payload + CRLF bytes still to come */
+	size_t line_len;    /* bytes of the current line seen so far */
+	bool line_cr;	    /* the last byte seen of the line was '\r' */
+	bool keep_bulk;	    /* keep the start of top-level bulk strings */
+	bool keeping;	    /* the current element's text is being kept */
 	char text[AP_CLIENT_TEXT_KEEP];
 	size_t text_len;
 	struct ap_client_reply cur; /* the top-level reply being parsed */
@@ -143,8 +143,8 @@ struct ap_client_parser {
 
 /* Return values of ap_client_parse(). */
 enum ap_client_status {
-	AP_CLIENT_NEED_MORE = 0, /* all input consumed, no reply completed */
-	AP_CLIENT_REPLY = 1,     /* a top-level reply completed */
+	AP_CLIENT_NEED_MORE = 0,  /* all input consumed, no reply completed */
+	AP_CLIENT_REPLY = 1,	  /* a top-level reply completed */
 	AP_CLIENT_PROTO_ERR = -1, /* malformed input; p->err says why */
 };
 
@@ -198,13 +198,13 @@ ap_client_redirect_parse(const char *text, size_t len,
  * attributes-free RESP3 aggregates keep their wire order (a map of n pairs
  * has 2n elements). */
 struct ap_client_value {
-	char type;            /* RESP type byte */
+	char type; /* RESP type byte */
 	bool is_null;
-	long long integer;    /* ':' and '#' (1 true, 0 false) */
-	double dbl;           /* ',' */
-	const char *str;      /* + - $ ! = ( , text */
+	long long integer; /* ':' and '#' (1 true, 0 false) */
+	double dbl;	   /* ',' */
+	const char *str;   /* + - $ ! = ( , text */
 	size_t str_len;
-	size_t elem_count;    /* * ~ > % (2 per pair) */
+	size_t elem_count; /* * ~ > % (2 per pair) */
 	struct ap_client_value *elems;
 };
 

@@ -762,8 +762,20 @@ static size_t parse_and_run(struct ap_client *c, const char *buf, size_t len)
 		const char *err = NULL;
 		long long n = ap_resp_parse(&c->req, buf + pos, len - pos, &lim,
 					    &err);
-		if (n == AP_RESP_NEED_MORE)
+		if (n == AP_RESP_NEED_MORE) {
+			/* client-query-buffer-limit bounds an incomplete
+			 * command, as Redis's query buffer does. */
+			if ((long long)(len - pos) >
+			    s->cfg.client_query_buffer_limit) {
+				ap_log(AP_LOG_WARNING,
+				       "Closing client id=%llu addr=%s that "
+				       "reached max query buffer length",
+				       (unsigned long long)c->id, c->addr);
+				ap_client_close(c, false);
+				return len;
+			}
 			break;
+		}
 		if (n < 0) {
 			if (c->order_len > 0) {
 				/* Answer the group first: the error comes
@@ -825,7 +837,11 @@ static bool qbuf_append(struct ap_client *c, const char *data, size_t len)
 	}
 	memcpy(c->qbuf + c->qlen, data, len);
 	c->qlen += len;
-	if ((long long)(c->qlen - c->qpos) > s->cfg.client_query_buffer_limit) {
+	/* Complete commands waiting their turn are bounded too, more
+	 * loosely (a client that outpaces the server); see the note on
+	 * receive backpressure in docs/architecture.md. */
+	if ((long long)(c->qlen - c->qpos) >
+	    4 * s->cfg.client_query_buffer_limit) {
 		ap_log(AP_LOG_WARNING,
 		       "Closing client id=%llu addr=%s that reached max query "
 		       "buffer length (%zu bytes)",
@@ -841,8 +857,18 @@ static void process_qbuf(struct ap_client *c)
 	size_t avail = c->qlen - c->qpos;
 	if (avail == 0)
 		return;
-	if (avail < ap_resp_need(&c->req))
-		return; /* a big bulk is still arriving */
+	if (avail < ap_resp_need(&c->req)) { /* a big bulk still arriving */
+		if ((long long)avail >
+		    c->shard->cfg.client_query_buffer_limit) {
+			ap_log(AP_LOG_WARNING,
+			       "Closing client id=%llu addr=%s that reached "
+			       "max "
+			       "query buffer length",
+			       (unsigned long long)c->id, c->addr);
+			ap_client_close(c, false);
+		}
+		return;
+	}
 	size_t used = process_buffer(c, c->qbuf + c->qpos, avail);
 	c->qpos += used;
 	if (c->qpos == c->qlen) {
