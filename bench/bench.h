@@ -342,8 +342,9 @@ struct ap_bench_result {
 	/* Open loop: how late the bench made requests due (its own lag,
 	 * not the server's); empty in closed loop. */
 	struct ap_bench_hist sched_lag;
-	double duration_s;   /* the measured window */
-	uint64_t incomplete; /* requests never answered */
+	double duration_s;    /* the measured window */
+	uint64_t incomplete;  /* requests never answered */
+	uint64_t recv_nobufs; /* receives that found no provided buffer */
 	uint64_t conn_errors;
 	double bench_user_s, bench_sys_s; /* this process over the window */
 	double idle_poll_s; /* of which polling with nothing to do */

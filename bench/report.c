@@ -241,7 +241,8 @@ void ap_bench_report_table(FILE *f, const struct ap_bench_result *r)
 				: "");
 	table_cpu(f, r);
 	if (r->io_desc[0] != '\0')
-		fprintf(f, "I/O: %s\n", r->io_desc);
+		fprintf(f, "I/O: %s%s\n", r->io_desc,
+			r->recv_nobufs ? " (receive buffers ran short)" : "");
 }
 
 /* ----------------------------------------------------------------- JSON */
@@ -369,7 +370,8 @@ static void json_run(struct ap_bench_sb *sb, const struct ap_bench_result *r)
 		",\n  \"run\": {\"duration_s\": %.4f, \"ops\": %llu, "
 		"\"ops_per_sec\": %.2f, \"requests\": %llu, \"errors\": %llu, "
 		"\"misses\": %llu, \"moved\": %llu, \"ask\": %llu, "
-		"\"unanswered\": %llu, \"connection_errors\": %llu,\n"
+		"\"unanswered\": %llu, \"connection_errors\": %llu, "
+		"\"recv_nobufs\": %llu,\n"
 		"    \"prefill\": {\"keys\": %llu, \"seconds\": %.3f},\n"
 		"    \"bench_cpu\": {\"user_s\": %.3f, \"sys_s\": %.3f, "
 		"\"idle_poll_s\": %.3f, \"core_utilization\": %.4f, "
@@ -382,6 +384,7 @@ static void json_run(struct ap_bench_sb *sb, const struct ap_bench_result *r)
 		(unsigned long long)r->total.ask,
 		(unsigned long long)r->incomplete,
 		(unsigned long long)r->conn_errors,
+		(unsigned long long)r->recv_nobufs,
 		(unsigned long long)r->prefill_keys, r->prefill_s,
 		r->bench_user_s, r->bench_sys_s, r->idle_poll_s, cpu / wall,
 		reqs ? cpu * 1e6 / (double)reqs : 0.0);

@@ -872,7 +872,7 @@ static void phase_begin(struct bthread *th, const struct ap_bench_phase *ph)
 
 	th->ph = ph;
 	th->inflight = th->due_total = th->sched_n = 0;
-	th->unanswered = th->last_done = th->idle_ns = 0;
+	th->unanswered = th->last_done = th->idle_ns = th->enobufs = 0;
 	th->spin_ns = ph->rate > 0 ? (uint64_t)o->spin_us * 1000 : 0;
 	th->sched_done = th->stopping = th->measuring = false;
 	th->active = th->nconns;
@@ -1274,6 +1274,7 @@ static void phase_merge(struct ap_bench_run *run,
 		}
 		ap_bench_hist_merge(&res->sched_lag, &th->lag);
 		res->incomplete += th->unanswered;
+		res->recv_nobufs += th->enobufs;
 		res->conn_errors += (uint64_t)th->conn_errors;
 		res->thread_cpu_s[i] = th->cpu_s;
 		res->idle_poll_s += (double)th->idle_ns / 1e9;
@@ -1305,7 +1306,6 @@ int ap_bench_run_phase(struct ap_bench_run *run,
 		       struct ap_bench_result *res, char *err, size_t err_size)
 {
 	struct progress pg;
-	uint64_t enobufs = 0;
 
 	memset(&pg, 0, sizeof(pg));
 	ap_bench_hist_init(&pg.hist);
@@ -1324,7 +1324,6 @@ int ap_bench_run_phase(struct ap_bench_run *run,
 	for (int i = 0; i < run->nthreads; i++) {
 		struct bthread *th = &run->th[i];
 
-		enobufs += th->enobufs;
 		if (th->first_error[0] != '\0' && !run->o->quiet) {
 			fprintf(stderr, "thread %d: first error reply: %s\n", i,
 				th->first_error);
@@ -1339,7 +1338,6 @@ int ap_bench_run_phase(struct ap_bench_run *run,
 		snprintf(err, err_size, "interrupted");
 		return -EINTR;
 	}
-	(void)enobufs;
 	return 0;
 }
 
