@@ -263,8 +263,9 @@ struct ap_bench_opts {
 	int threads;
 	int clients; /* per thread */
 	int pipeline;
-	double test_time;  /* seconds; 0: run -n requests */
-	uint64_t requests; /* per client */
+	bool pipeline_batch; /* refill only once the whole batch is answered */
+	double test_time;    /* seconds; 0: run -n requests */
+	uint64_t requests;   /* per client */
 	unsigned ratio_set, ratio_get;
 	uint64_t key_min, key_max;
 	char key_prefix[128];

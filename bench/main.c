@@ -356,6 +356,7 @@ static int bench_main(const struct ap_bench_opts *o)
 			.drain_ns = DRAIN_S * 1000000000ULL,
 			.requests = o->requests,
 			.pipeline = o->pipeline,
+			.batch = o->pipeline_batch,
 			.rate = o->rate,
 		};
 

@@ -44,6 +44,7 @@ enum {
 	OPT_SEED,
 	OPT_NO_MULTISHOT,
 	OPT_SPIN_US,
+	OPT_PIPELINE_BATCH,
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +89,7 @@ static const struct option long_opts[] = {
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"no-multishot", no_argument, NULL, OPT_NO_MULTISHOT},
 	{"spin-us", required_argument, NULL, OPT_SPIN_US},
+	{"pipeline-batch", no_argument, NULL, OPT_PIPELINE_BATCH},
 	{NULL, 0, NULL, 0},
 };
 
@@ -104,6 +106,9 @@ static const char usage_text[] =
 	"  -t, --threads N          threads, one io_uring ring each (1)\n"
 	"  -c, --clients N          connections per thread (50)\n"
 	"      --pipeline N         requests in flight per connection (1)\n"
+	"      --pipeline-batch     send the next N only when all N are\n"
+	"                           answered (redis-benchmark's way); the\n"
+	"                           default refills as replies arrive\n"
 	"  -n, --requests N         requests per connection (10000)\n"
 	"      --test-time SECS     run for SECS instead of -n\n"
 	"      --rate R             open loop: R requests/s in total; latency\n"
@@ -532,6 +537,9 @@ static int opt_load(struct ap_bench_opts *o, int c, const char *arg, char *err,
 		return 0;
 	case OPT_NO_MULTISHOT:
 		o->no_multishot = true;
+		return 0;
+	case OPT_PIPELINE_BATCH:
+		o->pipeline_batch = true;
 		return 0;
 	case OPT_SPIN_US: {
 		int v;

@@ -321,14 +321,15 @@ static void json_config(struct ap_bench_sb *sb, const struct ap_bench_result *r)
 	ap_bench_sb_printf(
 		sb,
 		", \"port\": %d, \"protocol\": \"%s\", \"threads\": %d, "
-		"\"clients\": %d, \"pipeline\": %d, \"test_time\": %.3f, "
+		"\"clients\": %d, \"pipeline\": %d, \"pipeline_batch\": %s, "
+		"\"test_time\": %.3f, "
 		"\"requests\": %llu, \"rate\": %.3f, \"warmup\": %.3f, "
 		"\"prefill\": %s, \"key_minimum\": %llu, \"key_maximum\": "
 		"%llu, "
 		"\"data_size_min\": %zu, \"data_size_max\": %zu, "
 		"\"expiry_min\": %u, \"expiry_max\": %u, \"key_prefix\": ",
 		o->port, proto_name(o->proto), o->threads, o->clients,
-		o->pipeline, o->test_time,
+		o->pipeline, o->pipeline_batch ? "true" : "false", o->test_time,
 		(unsigned long long)(o->test_time > 0 ? 0 : o->requests),
 		o->rate, o->warmup, o->prefill ? "true" : "false",
 		(unsigned long long)wl->key_min,

@@ -602,6 +602,11 @@ static void conn_fill(struct bthread *th, struct bconn *c)
 	const struct ap_bench_wl *wl = ph->wl;
 	uint32_t window = (uint32_t)ph->pipeline;
 
+	/* Batch mode (redis-benchmark's way): nothing new until the whole
+	 * previous batch is answered. Default (memtier's way): keep the
+	 * window full. */
+	if (ph->batch && ph->rate == 0 && c->q_tail != c->q_head)
+		window = 0;
 	if (!c->sending && c->s_off > 0) {
 		memmove(c->sbuf, c->sbuf + c->s_off, c->s_fill - c->s_off);
 		c->s_fill -= c->s_off;

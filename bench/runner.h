@@ -30,6 +30,7 @@ struct ap_bench_phase {
 	uint64_t requests;  /* per connection, request-count mode */
 	bool per_part;	    /* each connection sends its key part once */
 	int pipeline;
+	bool batch;  /* closed loop: send a new batch only when all answered */
 	double rate; /* total requests/s; 0: closed loop */
 };
 
