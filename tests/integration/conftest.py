@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 import time
 
+import shutil
+
 import pytest
 import redis
 
@@ -146,3 +148,87 @@ def make_server():
     yield make
     for s in made:
         s.stop()
+
+
+# --- helpers shared by the test files -----------------------------------------
+
+
+def cmd(*args):
+    """Encodes one command as a RESP multibulk."""
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, int):
+            a = str(a)
+        if isinstance(a, str):
+            a = a.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def crc16(data):
+    """CRC16-CCITT (XMODEM), the Redis Cluster key hash."""
+    crc = 0
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def shard_of(key, shards=2):
+    """The shard that owns key when slots are split evenly in order."""
+    k = key.encode() if isinstance(key, str) else key
+    s = k.find(b"{")
+    if s >= 0:
+        e = k.find(b"}", s + 1)
+        if e > s + 1:
+            k = k[s + 1:e]
+    return (crc16(k) % 16384) * shards // 16384
+
+
+def key_on(shard, prefix="k", shards=2):
+    """A key named prefix:N owned by the given shard."""
+    for i in range(10000):
+        k = "%s:%d" % (prefix, i)
+        if shard_of(k, shards) == shard:
+            return k
+    raise AssertionError("no key found for shard %d" % shard)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_ref():
+    """Debian's redis-server on a free loopback port, as a reference."""
+    exe = shutil.which("redis-server")
+    if not exe:
+        pytest.skip("redis-server is not installed")
+    workdir = tempfile.mkdtemp(prefix="apiary-ref-")
+    for _ in range(3):
+        port = _free_port()
+        proc = subprocess.Popen(
+            [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", workdir, "--daemonize", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        c = redis.Redis(port=port, socket_timeout=10)
+        for _ in range(250):
+            if proc.poll() is not None:
+                break
+            try:
+                c.ping()
+                yield c
+                c.close()
+                proc.terminate()
+                proc.wait(timeout=10)
+                return
+            except redis.ConnectionError:
+                time.sleep(0.02)
+        proc.kill()
+        proc.wait()
+    pytest.skip("could not start redis-server")
+

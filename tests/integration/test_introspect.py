@@ -15,19 +15,7 @@ import time
 import pytest
 import redis
 
-from conftest import SHARDS, recv_until
-
-
-def cmd(*args):
-    """Encodes one command as a RESP multibulk."""
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        if isinstance(a, int):
-            a = str(a)
-        if isinstance(a, str):
-            a = a.encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
+from conftest import SHARDS, cmd, recv_until
 
 
 class Raw:

@@ -10,50 +10,17 @@ Redis 7's; test_same_replies_as_redis compares a script with Debian's
 redis-server.
 """
 import shlex
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 
 import pytest
 import redis
 
+from conftest import key_on, shard_of
+
 ERR_INT = "value is not an integer or out of range"
 ERR_SYNTAX = "syntax error"
 ERR_DB_RANGE = "DB index is out of range"
 ERR_SAME = "source and destination objects are the same"
-
-
-def crc16(data):
-    """CRC16-CCITT (XMODEM), the Redis Cluster key hash."""
-    crc = 0
-    for b in data:
-        crc ^= b << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return crc
-
-
-def shard_of(key, shards=2):
-    """The shard that owns key when slots are split evenly in order."""
-    k = key.encode()
-    s = k.find(b"{")
-    if s >= 0:
-        e = k.find(b"}", s + 1)
-        if e > s + 1:
-            k = k[s + 1:e]
-    return (crc16(k) % 16384) * shards // 16384
-
-
-def key_on(shard, prefix="k"):
-    """The first key named prefix:N owned by shard."""
-    for i in range(10000):
-        k = "%s:%d" % (prefix, i)
-        if shard_of(k) == shard:
-            return k
-    raise AssertionError("no key for shard %d" % shard)
 
 
 def cmd_error(r, *args):
@@ -700,42 +667,6 @@ def test_rename_and_copy_of_expiring_key(r, k01):
 
 # --- differential run against Debian's redis-server --------------------------
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def redis_ref():
-    """Debian's redis-server on a free loopback port, as a reference."""
-    exe = shutil.which("redis-server")
-    if not exe:
-        pytest.skip("redis-server is not installed")
-    workdir = tempfile.mkdtemp(prefix="apiary-ref-")
-    for _ in range(3):
-        port = _free_port()
-        proc = subprocess.Popen(
-            [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", workdir, "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        c = redis.Redis(port=port, socket_timeout=10)
-        for _ in range(250):
-            if proc.poll() is not None:
-                break
-            try:
-                c.ping()
-                yield c
-                c.close()
-                proc.terminate()
-                proc.wait(timeout=10)
-                return
-            except redis.ConnectionError:
-                time.sleep(0.02)
-        proc.kill()
-        proc.wait()
-    pytest.skip("could not start redis-server")
 
 
 DIFF_SCRIPT = """

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import recv_all, recv_until
+from conftest import cmd, key_on, recv_all, recv_until, shard_of
 
 # Apiary's bound on arguments per command (core/limits.h AP_ARGC_MAX).
 ARGC_MAX = 1024 * 1024
@@ -26,54 +26,11 @@ BULK_MAX_DEFAULT = 512 * 1024 * 1024
 INLINE_MAX = 64 * 1024
 
 
-def cmd(*args):
-    """Encodes one command as a RESP multibulk."""
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        if isinstance(a, int):
-            a = str(a)
-        if isinstance(a, str):
-            a = a.encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
 def bulk(v):
     """The RESP2 encoding of a bulk string reply."""
     if isinstance(v, str):
         v = v.encode()
     return b"$%d\r\n%s\r\n" % (len(v), v)
-
-
-def crc16(data):
-    """CRC16-CCITT (XMODEM), the Redis Cluster key hash."""
-    crc = 0
-    for b in data:
-        crc ^= b << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return crc
-
-
-def shard_of(key, shards=2):
-    """The shard that owns key when slots are split evenly in order."""
-    k = key.encode() if isinstance(key, str) else key
-    s = k.find(b"{")
-    if s >= 0:
-        e = k.find(b"}", s + 1)
-        if e > s + 1:
-            k = k[s + 1:e]
-    return (crc16(k) % 16384) * shards // 16384
-
-
-def key_on(shard, prefix="k", shards=2):
-    """A key named prefix:N owned by the given shard."""
-    for i in range(10000):
-        k = "%s:%d" % (prefix, i)
-        if shard_of(k, shards) == shard:
-            return k
-    raise AssertionError("no key found for shard %d" % shard)
 
 
 def send_all(sock, data):
