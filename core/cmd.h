@@ -126,6 +126,18 @@ size_t ap_cmd_keys(const struct ap_cmd *cmd, int argc,
 /* The command tables core provides. */
 extern const struct ap_cmd ap_cmds_string[];
 extern const struct ap_cmd ap_cmds_keys[];
+extern const struct ap_cmd ap_cmds_list[];
+extern const struct ap_cmd ap_cmds_hash[];
+extern const struct ap_cmd ap_cmds_set[];
+extern const struct ap_cmd ap_cmds_zset[];
+/* The collection types' value operations (NULL while a type is absent). */
+extern const struct ap_type_ops *const ap_list_type_ops;
+extern const struct ap_type_ops *const ap_hash_type_ops;
+extern const struct ap_type_ops *const ap_set_type_ops;
+extern const struct ap_type_ops *const ap_zset_type_ops;
+/* Registers every core command table and collection type: call once at
+ * start, before threads. */
+void ap_core_setup(void);
 
 /* Shared argument helpers: parse or reply the Redis error and return
  * false. */

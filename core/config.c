@@ -45,6 +45,10 @@ enum dir_type {
 
 #define DF_IMMUTABLE 1u /* CONFIG SET refuses it */
 #define DF_WORDS     2u /* arguments are split into words: "a b" == a b */
+#define DF_ALIAS                                              \
+	4u /* old name of the directive before it (Redis 7's  \
+	      *-ziplist-* names): matched by exact name only, \
+	      never rewritten */
 
 typedef int dir_parse_fn(struct ap_config *cfg, int argc, char **argv,
 			 char *reason, size_t rsize);
@@ -447,6 +451,34 @@ static const struct directive directives[] = {
 	D_INT("slowlog-log-slower-than", 0, slowlog_log_slower_than, -1,
 	      INT_MAX, 10000),
 	D_INT("slowlog-max-len", 0, slowlog_max_len, 0, INT_MAX, 128),
+	/* collection encodings */
+	D_INT("list-max-listpack-size", 0, list_max_listpack_size, INT_MIN,
+	      INT_MAX, -2),
+	D_INT("list-max-ziplist-size", DF_ALIAS, list_max_listpack_size,
+	      INT_MIN, INT_MAX, -2),
+	D_INT("list-compress-depth", 0, list_compress_depth, 0, INT_MAX, 0),
+	D_INT("hash-max-listpack-entries", 0, hash_max_listpack_entries, 0,
+	      INT_MAX, 128),
+	D_INT("hash-max-ziplist-entries", DF_ALIAS, hash_max_listpack_entries,
+	      0, INT_MAX, 128),
+	D_INT("hash-max-listpack-value", 0, hash_max_listpack_value, 0,
+	      INT_MAX, 64),
+	D_INT("hash-max-ziplist-value", DF_ALIAS, hash_max_listpack_value, 0,
+	      INT_MAX, 64),
+	D_INT("set-max-intset-entries", 0, set_max_intset_entries, 0, INT_MAX,
+	      512),
+	D_INT("set-max-listpack-entries", 0, set_max_listpack_entries, 0,
+	      INT_MAX, 128),
+	D_INT("set-max-listpack-value", 0, set_max_listpack_value, 0, INT_MAX,
+	      64),
+	D_INT("zset-max-listpack-entries", 0, zset_max_listpack_entries, 0,
+	      INT_MAX, 128),
+	D_INT("zset-max-ziplist-entries", DF_ALIAS, zset_max_listpack_entries,
+	      0, INT_MAX, 128),
+	D_INT("zset-max-listpack-value", 0, zset_max_listpack_value, 0,
+	      INT_MAX, 64),
+	D_INT("zset-max-ziplist-value", DF_ALIAS, zset_max_listpack_value, 0,
+	      INT_MAX, 64),
 	/* persistence (refused until the persistence module exists) */
 	{.name = "save", .type = DT_SPECIAL, .flags = DF_WORDS, FIELD(save),
 	 .def_str = "", .parse = save_parse, .format = save_format,
@@ -1202,9 +1234,13 @@ void ap_config_get(const struct ap_config *cfg, const char *pattern,
 	AP_ASSERT(fn != NULL);
 	for (size_t i = 0; i < AP_ARRAY_LEN(directives); i++) {
 		const struct directive *d = &directives[i];
-		if (!ap_glob_match(pattern, plen, d->name, strlen(d->name),
-				   true))
+		if (d->flags & DF_ALIAS) {
+			if (!ap_strcaseeq(pattern, plen, d->name))
+				continue;
+		} else if (!ap_glob_match(pattern, plen, d->name,
+					  strlen(d->name), true)) {
 			continue;
+		}
 		directive_format(cfg, d, buf, FMT_SIZE);
 		fn(arg, d->name, buf);
 	}
@@ -1398,6 +1434,8 @@ static void rewrite_plan(const struct ap_config *cfg,
 	ap_config_init(def);
 	for (size_t i = 0; i < AP_ARRAY_LEN(directives); i++) {
 		const struct directive *d = &directives[i];
+		if (d->flags & DF_ALIAS)
+			continue;
 		directive_format(cfg, d, cur, FMT_SIZE);
 		directive_format(plan[i].first_line >= 0 ? file_cfg : def, d,
 				 other, FMT_SIZE);

@@ -78,6 +78,17 @@ struct ap_config {
 	bool active_expire;
 	int slowlog_log_slower_than;
 	int slowlog_max_len;
+	/* collection encodings: the compact (listpack, intset) form is used
+	 * while a collection stays within these, as Redis */
+	int list_max_listpack_size; /* >0 entries per node, -1..-5: 4..64 KB */
+	int list_compress_depth;
+	int hash_max_listpack_entries;
+	int hash_max_listpack_value;
+	int set_max_intset_entries;
+	int set_max_listpack_entries;
+	int set_max_listpack_value;
+	int zset_max_listpack_entries;
+	int zset_max_listpack_value;
 	/* persistence: accepted so that redis tooling works; no file is
 	 * written until the persistence module lands (appendonly must be no,
 	 * save must be empty). */

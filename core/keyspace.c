@@ -1584,7 +1584,13 @@ size_t ap_entry_mem(const struct ap_entry *e)
 {
 	size_t n = ap_alloc_size(e);
 
-	if (entry_type(e) == AP_TYPE_STRING && entry_enc(e) == AP_ENC_RAW)
-		n += ap_alloc_size(entry_ptr(e));
+	enum ap_type t = entry_type(e);
+
+	if (t == AP_TYPE_STRING) {
+		if (entry_enc(e) == AP_ENC_RAW)
+			n += ap_alloc_size(entry_ptr(e));
+	} else if (ops_of(t)->mem != NULL) {
+		n += ops_of(t)->mem(entry_ptr(e), entry_enc(e));
+	}
 	return n;
 }

@@ -74,6 +74,14 @@ struct ap_type_ops {
 	void *(*dup)(const void *obj, enum ap_enc enc);
 	/* Elements, for lazy-free decisions and DEBUG OBJECT. */
 	size_t (*length)(const void *obj, enum ap_enc enc);
+	/* Optional. Bytes of memory the object uses (MEMORY USAGE, DEBUG
+	 * OBJECT), allocation sizes included; sampled, for big objects. */
+	size_t (*mem)(const void *obj, enum ap_enc enc);
+	/* Optional. Lazy free of a big object, one budget at a time: frees at
+	 * most about `budget` elements and returns false, or frees the rest
+	 * and the object itself and returns true. The caller stops using obj
+	 * once it returned true. NULL: free() is used in one go. */
+	bool (*free_some)(void *obj, enum ap_enc enc, size_t budget);
 };
 void ap_type_register(enum ap_type type, const struct ap_type_ops *ops);
 const char *ap_type_name(enum ap_type type);

@@ -38,8 +38,7 @@ static void usage(FILE *out)
 
 static void register_commands(void)
 {
-	ap_cmd_table_add(ap_cmds_string);
-	ap_cmd_table_add(ap_cmds_keys);
+	ap_core_setup();
 	ap_cmd_table_add(ap_cmds_conn);
 	ap_cmd_table_add(ap_cmds_server);
 	ap_cmd_table_add(ap_cmds_introspect);
