@@ -179,10 +179,30 @@ size_t ap_cmd_keys(const struct ap_cmd *cmd, int argc,
 	int step = cmd->key_step > 0 ? cmd->key_step : 1;
 	size_t n = 0;
 
-	(void)argv; /* positions only; movable-key commands parse their own */
+	if (cmd->getkeys != NULL)
+		return cmd->getkeys(argc, argv, idx, max);
 	if (first <= 0 || first >= argc || last >= argc || last < first)
 		return 0;
 	for (int j = first; j <= last && n < max; j += step)
+		idx[n++] = j;
+	return n;
+}
+
+/* Keys of the "[dest] numkeys key [key ...]" shape; see cmd.h. */
+size_t ap_cmd_keys_numkeys(int argc, const struct ap_arg *argv, int *idx,
+			   size_t max, int dest_at, int numkeys_at)
+{
+	long long nk;
+	size_t n = 0;
+
+	AP_ASSERT(numkeys_at > 0 && dest_at < numkeys_at);
+	if (dest_at > 0 && dest_at < argc && n < max)
+		idx[n++] = dest_at;
+	if (numkeys_at >= argc ||
+	    !ap_str_to_ll(argv[numkeys_at].p, argv[numkeys_at].len, &nk) ||
+	    nk <= 0 || nk > argc - numkeys_at - 1)
+		return n;
+	for (int j = numkeys_at + 1; j <= numkeys_at + nk && n < max; j++)
 		idx[n++] = j;
 	return n;
 }

@@ -63,6 +63,12 @@ enum ap_cmd_split {
 
 struct ap_cmd_ctx;
 typedef void ap_cmd_fn(struct ap_cmd_ctx *c);
+/* Key positions of a movable-keys command (ZUNIONSTORE dest numkeys k...,
+ * LMPOP numkeys k..., SORT ... STORE dest): writes at most max argv
+ * indexes into idx and returns the count. Malformed arguments give the
+ * keys that can be found (maybe none); the command reports the error. */
+typedef size_t ap_cmd_getkeys_fn(int argc, const struct ap_arg *argv, int *idx,
+				 size_t max);
 
 struct ap_cmd {
 	const char *name; /* lower case */
@@ -73,6 +79,9 @@ struct ap_cmd {
 	int key_step;
 	enum ap_cmd_split split;
 	ap_cmd_fn *fn;
+	/* Movable keys (with AP_CMD_MOVABLE_KEYS): overrides first/last/step,
+	 * which then describe only the fixed part for COMMAND INFO. */
+	ap_cmd_getkeys_fn *getkeys;
 	/* COMMAND DOCS / INFO. */
 	const char *group; /* "string", "generic", "server", ... */
 	const char *summary;
@@ -119,9 +128,16 @@ const struct ap_cmd *ap_cmd_sub_lookup(const struct ap_cmd *cmd,
 /* True if argc satisfies the command's arity. */
 bool ap_cmd_arity_ok(const struct ap_cmd *cmd, int argc);
 /* Key positions of a command invocation (indexes into argv), honouring
- * first/last/step. Writes at most max; returns the number of keys. */
+ * getkeys or first/last/step. Writes at most max; returns the number of
+ * keys. */
 size_t ap_cmd_keys(const struct ap_cmd *cmd, int argc,
 		   const struct ap_arg *argv, int *idx, size_t max);
+/* getkeys helper for the "numkeys key [key ...]" shape: the keys counted
+ * by the integer at argv[numkeys_at] and following it, plus argv[dest_at]
+ * first when dest_at > 0 (ZUNIONSTORE's destination). A numkeys that is
+ * not a positive integer or overruns argc gives only the destination. */
+size_t ap_cmd_keys_numkeys(int argc, const struct ap_arg *argv, int *idx,
+			   size_t max, int dest_at, int numkeys_at);
 
 /* The command tables core provides. */
 extern const struct ap_cmd ap_cmds_string[];
