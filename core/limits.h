@@ -47,6 +47,9 @@
 /* Commands squashed into one group (one message per remote shard) before
  * the group is sent and its replies awaited. */
 #define AP_XSHARD_BATCH_MAX 256
+/* Scratch keyspaces a shard keeps for commands spanning shards (each such
+ * command in flight runs in its own); more are created on demand. */
+#define AP_SCRATCH_POOL 8
 
 /* SPSC ring slots per ordered pair of threads (power of two). A full ring
  * spills to a local FIFO; it never blocks. */
@@ -79,12 +82,25 @@
 /* Lazy free: elements released per loop tick for big deleted values. */
 #define AP_LAZYFREE_BUDGET 4096
 
+/* Total bytes of one listpack (core/listpack.h): lengths and offsets stay
+ * in 32 bits with room to spare, and an insert (O(size) memmove) stays
+ * bounded. Redis's listpack safety limit is the same 1 GiB. Collections
+ * convert to other encodings long before this (*-max-listpack-*). */
+#define AP_LISTPACK_BYTES_MAX (1024LL * 1024 * 1024)
+
 /* Keys looked at per SCAN-type step by KEYS/FLUSHALL before yielding. */
 #define AP_KEYS_BATCH 4096
 
 /* Longest string LCS accepts (its table is O(a*b)); Redis limits the
  * product to the same memory. */
 #define AP_LCS_MAX_CELLS (512LL * 1024 * 1024)
+
+/* Elements a random-sampling command with a negative count (HRANDFIELD,
+ * SRANDMEMBER, ZRANDMEMBER: repetitions allowed) may reply. Such a reply
+ * is not bounded by the collection's size; Redis accepts up to LONG_MAX
+ * and runs out of memory building it. A bigger count is refused with
+ * "ERR value is out of range". */
+#define AP_RAND_COUNT_MAX (10LL * 1000 * 1000)
 
 /* Longest string SETRANGE/APPEND may produce: proto-max-bulk-len. */
 

@@ -20,6 +20,14 @@
 #include <unistd.h>
 
 static void process_qbuf(struct ap_client *c);
+static void run_alone(struct ap_client *c, const struct ap_cmd *cmd, int route,
+		      int argc, const struct ap_arg *argv, bool discard);
+static int route_of(struct ap_client *c, const struct ap_cmd *cmd, int argc,
+		    const struct ap_arg *argv);
+static void group_add_remote(struct ap_client *c, int target,
+			     const struct ap_cmd *cmd, int argc,
+			     const struct ap_arg *argv, bool discard);
+static void group_send(struct ap_client *c);
 static void make_pending(struct ap_client *c);
 static void batch_free(struct ap_xbatch *b);
 
@@ -94,6 +102,9 @@ void ap_client_close(struct ap_client *c, bool after_flush)
 void ap_client_on_closed(struct ap_shard *s, struct ap_client *c)
 {
 	c->flags |= AP_CF_CLOSED | AP_CF_SOCKET_GONE;
+	if (c->flags & AP_CF_LOCKWAIT)
+		ap_txn_unpark_client_gone(s, c);
+	ap_multi_client_gone(c);
 	if (c->flags & AP_CF_PENDING) {
 		/* Unlink from the pending list first. */
 		struct ap_client **pp = &s->pending;
@@ -116,6 +127,13 @@ void ap_client_on_closed(struct ap_shard *s, struct ap_client *c)
 	if (c->inflight == 0)
 		client_free(c);
 	/* else: freed when the last cross-shard message returns */
+}
+
+void ap_client_msg_back(struct ap_client *c)
+{
+	bool in_exec = c->exec != NULL; /* the EXEC keeps c alive */
+	if (ap_client_msg_done(c) || in_exec)
+		ap_client_resume(c);
 }
 
 bool ap_client_msg_done(struct ap_client *c)
@@ -179,6 +197,8 @@ void ap_shard_exec(struct ap_shard *s, struct ap_cmd_ctx *ctx)
 		cs->failed++;
 	s->st.commands++;
 	ap_keyspace_stats(s->ks)->dirty += ctx->dirty;
+	if (AP_UNLIKELY(s->txn.watch_count) && ctx->dirty && ctx->ks == s->ks)
+		ap_txn_watch_touch_cmd(s, ctx);
 }
 
 static void run_local(struct ap_client *c, const struct ap_cmd *cmd, int argc,
@@ -254,7 +274,9 @@ static void batch_free(struct ap_xbatch *b)
 
 static void batch_done(struct ap_shard *s, struct ap_msg *m);
 
-/* Runs on the remote shard: executes the batch in order. */
+/* Runs on the remote shard: executes the batch in order. A command whose
+ * keys a transaction holds parks the batch here (progress kept in
+ * next_cmd/next_pos) until a release, then it goes on from there. */
 static void batch_exec(struct ap_shard *s, struct ap_msg *m)
 {
 	struct ap_xbatch *b = (struct ap_xbatch *)m;
@@ -262,14 +284,16 @@ static void batch_exec(struct ap_shard *s, struct ap_msg *m)
 	ap_reply_init(&r, &b->out, b->proto);
 	r.on_error = ap_shard_count_error;
 	r.on_error_ctx = s;
-	b->ends = ap_malloc((size_t)b->ncmds * sizeof(*b->ends));
+	if (!b->ends)
+		b->ends = ap_malloc((size_t)b->ncmds * sizeof(*b->ends));
 	struct ap_arg argv_small[16];
 	struct ap_arg *argv = argv_small;
 	int argv_cap = 16;
-	size_t pos = 0;
-	for (int i = 0; i < b->ncmds; i++) {
+	size_t pos = b->next_pos;
+	for (int i = b->next_cmd; i < b->ncmds; i++) {
 		const struct ap_cmd *cmd;
 		int argc;
+		size_t cmd_pos = pos;
 		memcpy(&cmd, b->args + pos, sizeof(cmd));
 		pos += sizeof(cmd);
 		memcpy(&argc, b->args + pos, sizeof(argc));
@@ -286,6 +310,15 @@ static void batch_exec(struct ap_shard *s, struct ap_msg *m)
 			pos += sizeof(argv[a].len);
 			argv[a].p = b->args + pos;
 			pos += argv[a].len;
+		}
+		if (AP_UNLIKELY(ap_txn_any_held(s)) && !b->in_txn &&
+		    ap_txn_blocks(s, b->db_idx, cmd, argc, argv)) {
+			b->next_cmd = i;
+			b->next_pos = cmd_pos;
+			if (argv != argv_small)
+				ap_free(argv);
+			ap_txn_park_msg(s, m);
+			return;
 		}
 		struct ap_cmd_ctx ctx = {
 			.ks = s->ks,
@@ -374,7 +407,8 @@ static void batch_done(struct ap_shard *s, struct ap_msg *m)
 {
 	struct ap_xbatch *b = (struct ap_xbatch *)m;
 	struct ap_client *c = b->client;
-	if (!ap_client_msg_done(c)) {
+	bool in_exec = c->exec != NULL; /* the EXEC keeps c alive */
+	if (!ap_client_msg_done(c) && !in_exec) {
 		batch_free(b); /* c is closed (or gone) */
 		return;
 	}
@@ -425,6 +459,7 @@ static void group_add_remote(struct ap_client *c, int target,
 	if (!b) {
 		b = ap_calloc(1, sizeof(*b));
 		b->client = c;
+		b->in_txn = c->exec != NULL;
 		b->target = target;
 		b->db_idx = c->db_idx;
 		b->proto = c->proto;
@@ -634,6 +669,18 @@ static void reply_skip_arm(struct ap_client *c)
 /* Runs a command that is not part of a group, its reply dropped if
  * `discard` (an asynchronous command keeps the redirection until the
  * client resumes). */
+void ap_client_run_one(struct ap_client *c, const struct ap_cmd *cmd, int argc,
+		       const struct ap_arg *argv)
+{
+	int route = route_of(c, cmd, argc, argv);
+	if (route >= 0) {
+		group_add_remote(c, route, cmd, argc, argv, false);
+		group_send(c);
+		return;
+	}
+	run_alone(c, cmd, route, argc, argv, false);
+}
+
 static void run_alone(struct ap_client *c, const struct ap_cmd *cmd, int route,
 		      int argc, const struct ap_arg *argv, bool discard)
 {
@@ -673,6 +720,32 @@ static bool dispatch(struct ap_client *c, int argc, const struct ap_arg *argv)
 			c->flags |= AP_CF_PAUSED;
 			c->shard->paused_clients++;
 		}
+		return false;
+	}
+	if (AP_UNLIKELY(c->multi != NULL) && ap_multi_queues(cmd)) {
+		if (c->order_len > 0) {
+			group_send(c);
+			return false;
+		}
+		c->commands++;
+		if (cmd) {
+			ap_multi_queue(c, cmd, argc, argv);
+		} else {
+			resolve(c, argc, argv); /* replies why */
+			c->flags |= AP_CF_DIRTY_EXEC;
+		}
+		return true;
+	}
+	if (AP_UNLIKELY(ap_txn_any_held(c->shard)) && cmd &&
+	    (route == ROUTE_SELF || route == ROUTE_LOCAL) &&
+	    (c->flags & AP_CF_AUTHED) &&
+	    ap_txn_blocks(c->shard, c->db_idx, cmd, argc, argv)) {
+		/* A transaction holds its keys: answer the open group first,
+		 * then wait for a release and parse the command anew. */
+		if (c->order_len > 0)
+			group_send(c);
+		else
+			ap_txn_park_client(c->shard, c);
 		return false;
 	}
 	bool grouped = route >= 0 || (c->order_len > 0 && route == ROUTE_SELF);
@@ -753,8 +826,9 @@ static size_t parse_and_run(struct ap_client *c, const char *buf, size_t len)
 	};
 	size_t pos = 0;
 	int budget = AP_CONN_CMDS_PER_TICK;
-	while (pos < len && !(c->flags & (AP_CF_WAITING | AP_CF_PAUSED |
-					  AP_CF_CLOSE_ASAP | AP_CF_CLOSED))) {
+	while (pos < len &&
+	       !(c->flags & (AP_CF_WAITING | AP_CF_PAUSED | AP_CF_LOCKWAIT |
+			     AP_CF_CLOSE_ASAP | AP_CF_CLOSED))) {
 		if (budget-- == 0) {
 			make_pending(c);
 			break;
@@ -888,12 +962,12 @@ void ap_client_on_recv(struct ap_shard *s, struct ap_client *c,
 		return;
 	c->last_ms = s->now_ms;
 	s->st.net_in += len;
-	if (c->qlen > c->qpos ||
-	    (c->flags & (AP_CF_WAITING | AP_CF_PENDING | AP_CF_PAUSED))) {
+	if (c->qlen > c->qpos || (c->flags & (AP_CF_WAITING | AP_CF_PENDING |
+					      AP_CF_PAUSED | AP_CF_LOCKWAIT))) {
 		if (!qbuf_append(c, data, len))
 			return;
-		if (!(c->flags &
-		      (AP_CF_WAITING | AP_CF_PENDING | AP_CF_PAUSED)))
+		if (!(c->flags & (AP_CF_WAITING | AP_CF_PENDING | AP_CF_PAUSED |
+				  AP_CF_LOCKWAIT)))
 			process_qbuf(c);
 	} else {
 		size_t used = process_buffer(c, data, len);
@@ -920,6 +994,8 @@ static void make_pending(struct ap_client *c)
  * pending pass of this loop turn. */
 void ap_client_resume(struct ap_client *c)
 {
+	if (c->exec && !(c->flags & AP_CF_WAITING) && ap_multi_exec_continue(c))
+		return; /* the EXEC goes on (or waits again) */
 	if (c->flags & AP_CF_CLOSED)
 		return;
 	if (c->reply.out == &c->discard_out) { /* an async discarded reply */
@@ -942,7 +1018,8 @@ void ap_client_run_pending(struct ap_shard *s)
 		struct ap_client *c = list;
 		list = c->pending_next;
 		c->flags &= ~AP_CF_PENDING;
-		if (c->flags & (AP_CF_CLOSED | AP_CF_WAITING | AP_CF_PAUSED))
+		if (c->flags & (AP_CF_CLOSED | AP_CF_WAITING | AP_CF_PAUSED |
+				AP_CF_LOCKWAIT))
 			continue;
 		process_qbuf(c);
 		ap_client_flush(c);

@@ -282,6 +282,7 @@ static void fo_flush(struct ap_shard *s, struct ap_fanout *f)
 		ap_db_flush(db);
 	}
 	ap_keyspace_stats(s->ks)->dirty += removed;
+	ap_txn_watch_touch_db(s, f->opt[0] >= 0 ? (int)f->opt[0] : -1);
 }
 
 static bool flush_mode_ok(struct ap_cmd_ctx *c)
@@ -533,6 +534,8 @@ static void fo_swapdb(struct ap_shard *s, struct ap_fanout *f)
 {
 	ap_keyspace_swap_db(s->ks, (unsigned)f->opt[0], (unsigned)f->opt[1]);
 	ap_keyspace_stats(s->ks)->dirty++;
+	ap_txn_watch_touch_db(s, (int)f->opt[0]);
+	ap_txn_watch_touch_db(s, (int)f->opt[1]);
 }
 
 static void cmd_swapdb(struct ap_cmd_ctx *c)

@@ -42,6 +42,7 @@ static void register_commands(void)
 	ap_cmd_table_add(ap_cmds_conn);
 	ap_cmd_table_add(ap_cmds_server);
 	ap_cmd_table_add(ap_cmds_introspect);
+	ap_cmd_table_add(ap_cmds_multi);
 }
 
 int main(int argc, char **argv)

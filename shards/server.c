@@ -501,6 +501,7 @@ struct ap_server *ap_server_create(const struct ap_config *cfg, char *err,
 	srv->start_ms = ap_unix_ms();
 	make_run_id(srv->run_id);
 	atomic_init(&srv->next_client_id, 1);
+	atomic_init(&srv->next_txn_id, 1); /* 0 means "no owner" */
 	ssize_t n = readlink("/proc/self/exe", srv->executable,
 			     sizeof(srv->executable) - 1);
 	srv->executable[n > 0 ? n : 0] = '\0';
@@ -586,8 +587,9 @@ void ap_server_destroy(struct ap_server *srv)
 		struct ap_shard *s = &srv->shards[i];
 		ap_net_loop_destroy(s->loop);
 		ap_keyspace_destroy(s->ks);
-		if (s->scratch)
-			ap_keyspace_destroy(s->scratch);
+		for (int k = 0; k < s->scratch_count; k++)
+			ap_keyspace_destroy(s->scratch[k]);
+		ap_txn_shard_deinit(s);
 		ap_free(s->outbox);
 		ap_free(s->cmdstats);
 	}

@@ -77,6 +77,9 @@ enum ap_client_flags {
 	AP_CF_PAUSED = 1 << 11,	     /* held by CLIENT PAUSE */
 	AP_CF_IN_PROCESS = 1 << 12,  /* its input is being parsed right now */
 	AP_CF_SOCKET_GONE = 1 << 13, /* the loop's closed callback came */
+	AP_CF_LOCKWAIT = 1 << 14,    /* its next command waits for a lock */
+	AP_CF_MULTI = 1 << 15,	     /* inside MULTI: commands are queued */
+	AP_CF_DIRTY_EXEC = 1 << 16,  /* a queued command was refused */
 };
 
 struct ap_client {
@@ -120,9 +123,15 @@ struct ap_client {
 	int64_t last_ms;
 	uint64_t commands;
 	const char *last_cmd;
-	int64_t obuf_soft_since_ms;	/* soft output limit exceeded since */
-	struct ap_client *prev, *next;	/* shard's client list */
-	struct ap_client *pending_next; /* shard's pending list */
+	int64_t obuf_soft_since_ms;	 /* soft output limit exceeded since */
+	struct ap_client *prev, *next;	 /* shard's client list */
+	struct ap_client *pending_next;	 /* shard's pending list */
+	struct ap_client *lockwait_next; /* shard's parked list */
+	/* MULTI/EXEC and WATCH (multi.c). */
+	struct ap_multi *multi;	    /* queued commands, NULL outside MULTI */
+	struct ap_exec *exec;	    /* an EXEC being run */
+	struct ap_watched *watched; /* WATCHed keys, NULL if none */
+	struct ap_txn *txn;	    /* a spanning command's transaction */
 };
 
 /* The commands of a squash group bound for one remote shard, executed
@@ -142,7 +151,118 @@ struct ap_xbatch {
 	size_t args_len, args_cap;
 	struct ap_obuf out;
 	uint64_t dirty;
+	/* Run for a transaction that holds the locks (no lock checks). */
+	bool in_txn;
+	/* Progress when parked on a lock: next command and argument. */
+	int next_cmd;
+	size_t next_pos;
 };
+
+/* --- txn.c: the transaction core (see the file header) --------------- */
+enum ap_txn_global {
+	AP_TXN_GLOBAL_NONE = 0,
+	AP_TXN_GLOBAL_SHARED = 1, /* reads the whole shard (KEYS, DBSIZE) */
+	AP_TXN_GLOBAL_EXCL = 2,	  /* changes it (FLUSHALL, SWAPDB) */
+};
+struct ap_txn_key {
+	unsigned db;
+	const char *key;
+	size_t klen;
+	bool write;
+};
+/* A WATCHed key: the version its owner shard gave at WATCH time and the
+ * key's expire time then (AP_NO_EXPIRE if none). */
+struct ap_txn_watch {
+	unsigned db;
+	const char *key;
+	size_t klen;
+	uint64_t version;
+	int64_t expire_ms;
+};
+struct ap_txn;
+struct txn_req;
+typedef void ap_txn_fn(struct ap_shard *home, struct ap_txn *t);
+struct ap_txn {
+	uint64_t id;
+	int home;
+	struct ap_client *client;
+	int nkeys, keys_cap;
+	struct ap_txn_key *keys; /* own copies of the key bytes */
+	enum ap_txn_global global;
+	const struct ap_txn_watch *watch; /* the client's, during locking */
+	int nwatch;
+	bool started;
+	_Atomic bool watch_failed;
+	ap_txn_fn *on_locked;
+	void *arg;	       /* the caller's */
+	struct txn_req **reqs; /* [nshards] */
+	struct txn_req *first;
+	int nreqs;
+	struct ap_msg locked_msg;
+};
+/* Per shard: the lock table, the waiting queue, parked work, watches. */
+struct ap_lock;
+struct ap_watch_ver;
+struct ap_txn_shard {
+	struct ap_lock **buckets;
+	size_t mask;
+	size_t lock_count;
+	uint32_t holds;	  /* locks granted here (keys and whole-shard) */
+	uint32_t x_holds; /* of which exclusive key locks */
+	uint64_t gx_owner;
+	uint32_t gs_count;
+	struct txn_req *qhead, *qtail;
+	uint32_t stamp, mark_any, mark_anyx, mark_gx, mark_gs;
+	struct ap_client *parked_clients;
+	struct ap_msg *parked_msgs, *parked_tail;
+	bool unpark_scheduled;
+	struct ap_msg unpark_msg;
+	uint64_t parks;	 /* commands that waited for a lock (INFO) */
+	uint32_t active; /* transactions homed here */
+	struct ap_watch_ver **wbuckets;
+	size_t wmask;
+	size_t watch_count;
+	uint64_t watch_clock;
+};
+struct ap_shard;
+/* Building and running a transaction, on its home shard. */
+struct ap_txn *ap_txn_create(struct ap_shard *home, struct ap_client *c);
+void ap_txn_add_key(struct ap_txn *t, unsigned db, const char *key, size_t klen,
+		    bool write);
+void ap_txn_set_global(struct ap_txn *t, enum ap_txn_global g);
+/* The versions to compare when the locks are granted (w must stay valid
+ * until on_locked runs). */
+void ap_txn_set_watch(struct ap_txn *t, const struct ap_txn_watch *w, int n);
+/* Acquires every lock; on_locked runs later on home (never inline). */
+void ap_txn_start(struct ap_shard *home, struct ap_txn *t,
+		  ap_txn_fn *on_locked);
+bool ap_txn_watch_failed(const struct ap_txn *t);
+/* Releases every lock and frees t. */
+void ap_txn_finish(struct ap_shard *home, struct ap_txn *t);
+/* Must this plain command wait for a transaction's locks? Call only when
+ * s->txn.holds != 0 (the fast path checks that first). */
+bool ap_txn_blocks(struct ap_shard *s, unsigned db, const struct ap_cmd *cmd,
+		   int argc, const struct ap_arg *argv);
+static inline bool ap_txn_any_held(const struct ap_shard *s);
+/* Parking until the next release on this shard. */
+void ap_txn_park_client(struct ap_shard *s, struct ap_client *c);
+void ap_txn_unpark_client_gone(struct ap_shard *s, struct ap_client *c);
+void ap_txn_park_msg(struct ap_shard *s, struct ap_msg *m);
+/* WATCH versions of this shard's keys. */
+uint64_t ap_txn_watch_add(struct ap_shard *s, unsigned db, const char *key,
+			  size_t klen);
+void ap_txn_watch_drop(struct ap_shard *s, unsigned db, const char *key,
+		       size_t klen);
+/* The version of a key this shard has registered (WATCHed). */
+uint64_t ap_txn_watch_version(struct ap_shard *s, unsigned db, const char *key,
+			      size_t klen);
+void ap_txn_watch_touch(struct ap_shard *s, unsigned db, const char *key,
+			size_t klen);
+/* Every watched key of db (-1: of every db): FLUSHDB, FLUSHALL, SWAPDB. */
+void ap_txn_watch_touch_db(struct ap_shard *s, int db);
+/* The keys of a command that changed data. */
+void ap_txn_watch_touch_cmd(struct ap_shard *s, const struct ap_cmd_ctx *ctx);
+void ap_txn_shard_deinit(struct ap_shard *s);
 
 struct ap_shard_stats {
 	uint64_t commands;
@@ -168,9 +288,10 @@ struct ap_shard {
 	struct ap_server *srv;
 	struct ap_net_loop *loop;
 	struct ap_keyspace *ks;
-	/* Scratch keyspace where a command spanning shards runs on copies of
-	 * its keys (xshard.c); empty between commands. */
-	struct ap_keyspace *scratch;
+	/* Pool of empty scratch keyspaces: a command spanning shards runs on
+	 * copies of its keys in one of its own (xshard.c). */
+	struct ap_keyspace *scratch[AP_SCRATCH_POOL];
+	int scratch_count;
 	struct ap_config cfg;	  /* this shard's copy */
 	struct ap_outbox *outbox; /* [nshards] */
 	struct ap_client *clients;
@@ -194,6 +315,7 @@ struct ap_shard {
 	 * answering INFO (used_memory_peak is the max over shards). */
 	int64_t mem_peak;
 	char loop_why[256];
+	struct ap_txn_shard txn;
 	/* shared */
 	alignas(AP_PAD_ALIGN) _Atomic int sleeping;
 	_Atomic int wake_pending;
@@ -214,11 +336,17 @@ struct ap_server {
 	char run_id[41];
 	char executable[1024];
 	_Atomic uint64_t next_client_id;
+	_Atomic uint64_t next_txn_id;	/* one fetch-add per transaction */
 	_Atomic int stop;		/* stop requested */
 	_Atomic uint32_t clients;	/* connected clients, all shards */
 	_Atomic int paused_until_ms_hi; /* unused */
 	int stop_pipe[2];		/* signal handler -> main thread */
 };
+
+static inline bool ap_txn_any_held(const struct ap_shard *s)
+{
+	return s->txn.holds != 0;
+}
 
 /* --- server.c: mesh, messages, shard loop ---------------------------- */
 /* Sends m to shard `to` (staged; published at the end of the tick). */
@@ -248,6 +376,9 @@ void ap_client_on_closed(struct ap_shard *s, struct ap_client *c);
 bool ap_client_msg_done(struct ap_client *c);
 /* Continues a client's input after its cross-shard work returned. */
 void ap_client_resume(struct ap_client *c);
+/* A message for c came back and its work is done: resumes c (an EXEC in
+ * progress goes on even if c was closed), or frees a closed c. */
+void ap_client_msg_back(struct ap_client *c);
 /* Releases clients held by CLIENT PAUSE once the pause is over. */
 void ap_client_pause_check(struct ap_shard *s);
 /* Runs the pending list (clients that hit the per-tick budget). */
@@ -255,6 +386,10 @@ void ap_client_run_pending(struct ap_shard *s);
 void ap_client_close(struct ap_client *c, bool after_flush);
 /* Flushes output and enforces the output buffer limits. */
 void ap_client_flush(struct ap_client *c);
+/* Runs one (queued) command of an EXEC that holds its locks: here, or on
+ * its shard (the client then waits). */
+void ap_client_run_one(struct ap_client *c, const struct ap_cmd *cmd, int argc,
+		       const struct ap_arg *argv);
 /* Runs one command in a context on this shard (stats, timing, errors). */
 void ap_shard_exec(struct ap_shard *s, struct ap_cmd_ctx *ctx);
 
@@ -310,6 +445,18 @@ static inline struct ap_fanout_part *ap_fanout_part_of(struct ap_fanout *f,
 void ap_fanout_redirect(struct ap_shard *home, struct ap_fanout *f, int shard);
 /* Frees a fan-out (from done) and resumes its client. */
 void ap_fanout_finish(struct ap_shard *home, struct ap_fanout *f);
+
+/* --- multi.c: MULTI/EXEC/DISCARD/WATCH/UNWATCH -------------------- */
+extern const struct ap_cmd ap_cmds_multi[];
+/* Is cmd queued (not run) by a client inside MULTI? */
+bool ap_multi_queues(const struct ap_cmd *cmd);
+/* Queues cmd (or replies why it cannot be, flagging the transaction). */
+void ap_multi_queue(struct ap_client *c, const struct ap_cmd *cmd, int argc,
+		    const struct ap_arg *argv);
+/* Goes on with an EXEC after async work; false once it has ended. */
+bool ap_multi_exec_continue(struct ap_client *c);
+/* c is closing: drops its queue and its watches. */
+void ap_multi_client_gone(struct ap_client *c);
 
 /* --- cmd_server.c and friends: server-level command tables ----------- */
 extern const struct ap_cmd ap_cmds_server[];

@@ -9,7 +9,8 @@
  *
  * Every other command (RENAME, COPY, LCS, MSETNX, ...) runs as gather,
  * execute, write back: copies of its keys are fetched from their shards
- * into the home shard's scratch keyspace, the command runs there
+ * into a scratch keyspace of the home shard (one per command in flight,
+ * from a small pool: concurrent commands never share one), it runs there
  * unchanged, and the keys it changed are sent back to their owners. The
  * client waits until the write-back is acknowledged, so its next command
  * sees the result.
@@ -61,6 +62,18 @@ static void run_cmd_on(struct ap_shard *s, const struct ap_cmd *cmd,
 	ap_shard_exec(s, &ctx);
 	if (dirty)
 		*dirty += ctx.dirty;
+}
+
+/* A spanning command finished (its reply is written or the client is
+ * gone): release its transaction's locks, then resume the client. */
+static void span_complete(struct ap_shard *s, struct ap_client *c)
+{
+	if (c->txn) {
+		ap_txn_finish(s, c->txn);
+		c->txn = NULL;
+	}
+	c->flags &= ~AP_CF_WAITING;
+	ap_client_msg_back(c);
 }
 
 /* ======================= split ========================================= */
@@ -196,9 +209,7 @@ static void split_finish(struct ap_shard *s, struct split_op *op)
 	ap_free(op->parts);
 	ap_free(op->group_shard);
 	ap_free(op);
-	c->flags &= ~AP_CF_WAITING;
-	if (ap_client_msg_done(c))
-		ap_client_resume(c);
+	span_complete(s, c);
 }
 
 static void split_part_back(struct ap_shard *s, struct ap_msg *m)
@@ -305,6 +316,7 @@ struct gkey {
 
 struct gather_op {
 	struct ap_client *c;
+	struct ap_keyspace *ks; /* scratch, this op's own */
 	const struct ap_cmd *cmd;
 	int argc;
 	struct ap_arg *argv;
@@ -331,8 +343,26 @@ static void gather_part_free(struct gather_part *p)
 	ap_free(p);
 }
 
-static void gather_op_free(struct gather_op *op)
+/* A scratch keyspace from the shard's pool (or a new one). */
+static struct ap_keyspace *scratch_take(struct ap_shard *s)
 {
+	if (s->scratch_count > 0)
+		return s->scratch[--s->scratch_count];
+	return ap_keyspace_create((unsigned)s->cfg.databases);
+}
+
+/* Gives an (empty) scratch keyspace back to the pool. */
+static void scratch_give(struct ap_shard *s, struct ap_keyspace *ks)
+{
+	if (s->scratch_count < AP_SCRATCH_POOL)
+		s->scratch[s->scratch_count++] = ks;
+	else
+		ap_keyspace_destroy(ks);
+}
+
+static void gather_op_free(struct ap_shard *s, struct gather_op *op)
+{
+	scratch_give(s, op->ks);
 	ap_free(op->argv);
 	ap_free(op->keys);
 	ap_free(op);
@@ -341,10 +371,8 @@ static void gather_op_free(struct gather_op *op)
 static void gather_done(struct ap_shard *s, struct gather_op *op)
 {
 	struct ap_client *c = op->c;
-	gather_op_free(op);
-	c->flags &= ~AP_CF_WAITING;
-	if (ap_client_msg_done(c))
-		ap_client_resume(c);
+	gather_op_free(s, op);
+	span_complete(s, c);
 }
 
 /* On the owner: fetch copies, or apply the write-back. */
@@ -362,9 +390,10 @@ static void gather_part_apply(struct ap_shard *s, struct gather_part *p)
 			ap_db_attach(db, p->entries[i], k->key, k->klen, true);
 			p->entries[i] = NULL;
 			ap_keyspace_stats(s->ks)->dirty++;
-		} else {
-			if (ap_db_delete(db, k->key, k->klen))
-				ap_keyspace_stats(s->ks)->dirty++;
+			ap_txn_watch_touch(s, k->db, k->key, k->klen);
+		} else if (ap_db_delete(db, k->key, k->klen)) {
+			ap_keyspace_stats(s->ks)->dirty++;
+			ap_txn_watch_touch(s, k->db, k->key, k->klen);
 		}
 	}
 }
@@ -374,7 +403,7 @@ static void gather_part_back(struct ap_shard *s, struct ap_msg *m)
 	struct gather_part *p = (struct gather_part *)m;
 	struct gather_op *op = p->op;
 	if (!p->write) {
-		struct ap_keyspace *sks = s->scratch;
+		struct ap_keyspace *sks = op->ks;
 		for (int i = 0; i < p->n; i++) {
 			struct gkey *k = &op->keys[p->idx[i]];
 			if (!p->entries[i])
@@ -452,12 +481,13 @@ static void gather_send(struct ap_shard *s, struct gather_op *op, bool write,
 static void gather_execute(struct ap_shard *s, struct gather_op *op)
 {
 	struct ap_client *c = op->c;
-	struct ap_keyspace *sks = s->scratch;
+	struct ap_keyspace *sks = op->ks;
 	ap_keyspace_set_now(sks, s->now_ms);
 	uint64_t dirty = 0;
-	if (!(c->flags & AP_CF_CLOSED))
-		run_cmd_on(s, op->cmd, sks, c->db_idx, &c->reply, op->argc,
-			   op->argv, c, &dirty);
+	/* Runs even if the client left: the command was received, and an
+	 * EXEC runs whole. */
+	run_cmd_on(s, op->cmd, sks, c->db_idx, &c->reply, op->argc, op->argv, c,
+		   &dirty);
 	struct ap_entry **post = ap_calloc((size_t)op->nkeys, sizeof(*post));
 	for (int i = 0; i < op->nkeys; i++) {
 		struct gkey *k = &op->keys[i];
@@ -499,9 +529,8 @@ static void gather_start(struct ap_client *c, const struct ap_cmd *cmd,
 			 int argc, const struct ap_arg *argv)
 {
 	struct ap_shard *s = c->shard;
-	if (!s->scratch)
-		s->scratch = ap_keyspace_create((unsigned)s->cfg.databases);
 	struct gather_op *op = ap_calloc(1, sizeof(*op));
+	op->ks = scratch_take(s);
 	op->c = c;
 	op->cmd = cmd;
 	op->argc = argc;
@@ -531,14 +560,82 @@ static void gather_start(struct ap_client *c, const struct ap_cmd *cmd,
 	gather_send(s, op, false, NULL);
 }
 
-void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd, int argc,
-			const struct ap_arg *argv)
+/* Runs a spanning command whose locks are held (or that runs inside an
+ * EXEC holding them). */
+static void span_run(struct ap_client *c, const struct ap_cmd *cmd, int argc,
+		     const struct ap_arg *argv)
 {
 	if (cmd->split == AP_SPLIT_ARRAY || cmd->split == AP_SPLIT_SUM ||
 	    cmd->split == AP_SPLIT_OK)
 		split_start(c, cmd, argc, argv);
 	else
 		gather_start(c, cmd, argc, argv);
+}
+
+struct span_args {
+	const struct ap_cmd *cmd;
+	int argc;
+	struct ap_arg *argv;
+};
+
+static void span_locked(struct ap_shard *home, struct ap_txn *t)
+{
+	struct ap_client *c = t->client;
+	struct span_args *a = t->arg;
+	c->inflight--; /* the lock wait's reference; span_run takes its own */
+	span_run(c, a->cmd, a->argc, a->argv);
+	ap_free(a->argv);
+	ap_free(a);
+	(void)home;
+}
+
+/* The destination database of COPY src dst DB n, else db. */
+static unsigned copy_dest_db(struct ap_shard *s, const struct ap_cmd *cmd,
+			     int argc, const struct ap_arg *argv, unsigned db)
+{
+	if (strcmp(cmd->name, "copy") != 0)
+		return db;
+	for (int i = 3; i + 1 < argc; i++) {
+		long long n;
+		if (ap_arg_eq(&argv[i], "db") &&
+		    ap_str_to_ll(argv[i + 1].p, argv[i + 1].len, &n) &&
+		    n >= 0 && n < s->cfg.databases)
+			return (unsigned)n;
+	}
+	return db;
+}
+
+void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd, int argc,
+			const struct ap_arg *argv)
+{
+	struct ap_shard *s = c->shard;
+	if (c->exec) { /* the EXEC holds every lock it needs */
+		span_run(c, cmd, argc, argv);
+		return;
+	}
+	struct span_args *a = ap_malloc(sizeof(*a));
+	a->cmd = cmd;
+	a->argc = argc;
+	a->argv = argv_copy(argc, argv);
+	struct ap_txn *t = ap_txn_create(s, c);
+	t->arg = a;
+	int idx[64];
+	int *keyidx = argc <= 64 ? idx : ap_malloc((size_t)argc * sizeof(int));
+	size_t nk = ap_cmd_keys(cmd, argc, a->argv, keyidx, (size_t)argc);
+	bool write = cmd->flags & AP_CMD_WRITE;
+	for (size_t i = 0; i < nk; i++) {
+		unsigned db = c->db_idx;
+		if (i == 1)
+			db = copy_dest_db(s, cmd, argc, a->argv, db);
+		ap_txn_add_key(t, db, a->argv[keyidx[i]].p,
+			       a->argv[keyidx[i]].len, write);
+	}
+	if (keyidx != idx)
+		ap_free(keyidx);
+	c->txn = t;
+	c->flags |= AP_CF_WAITING;
+	c->inflight++;
+	ap_txn_start(s, t, span_locked);
 }
 
 /* ======================= fan-out ======================================= */
@@ -629,6 +726,5 @@ void ap_fanout_finish(struct ap_shard *home, struct ap_fanout *f)
 	ap_free(f->argv);
 	ap_free(f);
 	c->flags &= ~AP_CF_WAITING;
-	if (ap_client_msg_done(c))
-		ap_client_resume(c);
+	ap_client_msg_back(c);
 }

@@ -540,7 +540,7 @@ def test_config_get(apiary, server):
     assert server.config_get("nosuch*") == {}
     # Several patterns; a directive matched twice appears once.
     r = Raw(apiary)
-    assert r.call("CONFIG", "GET", "hz", "h*", "HZ") == [b"hz", b"10"]
+    assert r.call("CONFIG", "GET", "hz", "hz*", "HZ") == [b"hz", b"10"]
     r.close()
     with pytest.raises(redis.ResponseError) as e:
         server.execute_command("CONFIG", "GET")
