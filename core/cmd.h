@@ -49,6 +49,10 @@ enum ap_cmd_flags {
 	 * ctx->server ops), never forwarded by key. */
 	AP_CMD_SERVER = 1 << 14,
 	AP_CMD_MOVABLE_KEYS = 1 << 15,
+	/* Sees (or changes) the whole keyspace at one instant (KEYS, DBSIZE,
+	 * FLUSHALL, SWAPDB): with several shards it runs holding every
+	 * shard's whole-shard lock, shared when READONLY, else exclusive. */
+	AP_CMD_WHOLE_KEYSPACE = 1 << 16,
 };
 
 /* How a command whose keys live on several shards is run. */

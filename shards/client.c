@@ -688,6 +688,10 @@ static void run_alone(struct ap_client *c, const struct ap_cmd *cmd, int route,
 		c->reply.out = &c->discard_out;
 	if (route == ROUTE_SPAN) {
 		ap_xshard_spanning(c, cmd, argc, argv);
+	} else if (cmd && (cmd->flags & AP_CMD_WHOLE_KEYSPACE) && !c->exec &&
+		   !c->txn && c->shard->srv->nshards > 1 &&
+		   (c->flags & AP_CF_AUTHED)) {
+		ap_xshard_whole_keyspace(c, cmd, argc, argv);
 	} else if (!cmd) {
 		resolve(c, argc, argv); /* replies why */
 	} else if (!(c->flags & AP_CF_AUTHED) &&

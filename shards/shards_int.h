@@ -399,6 +399,11 @@ void ap_shard_exec(struct ap_shard *s, struct ap_cmd_ctx *ctx);
 void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 			const struct ap_arg *argv);
 
+/* A command flagged AP_CMD_WHOLE_KEYSPACE, run holding every shard's
+ * whole-shard lock (several shards, outside EXEC). */
+void ap_xshard_whole_keyspace(struct ap_client *c, const struct ap_cmd *cmd,
+			      int argc, const struct ap_arg *argv);
+
 /* Fan-out: runs fn on every shard (including the caller's), then done on
  * the home shard. Each shard writes into its own slot of `results`. */
 struct ap_fanout;

@@ -638,6 +638,48 @@ void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 	ap_txn_start(s, t, span_locked);
 }
 
+/* ======================= whole-keyspace commands ======================= */
+
+struct global_args {
+	const struct ap_cmd *cmd;
+	int argc;
+	struct ap_arg *argv;
+};
+
+static void global_locked(struct ap_shard *home, struct ap_txn *t)
+{
+	struct ap_client *c = t->client;
+	struct global_args *a = t->arg;
+	c->flags &= ~AP_CF_WAITING;
+	ap_client_run_one(c, a->cmd, a->argc, a->argv); /* starts a fan-out */
+	ap_free(a->argv);
+	ap_free(a);
+	if (!(c->flags & AP_CF_WAITING)) { /* answered at once (an error) */
+		ap_txn_finish(home, t);
+		c->txn = NULL;
+	}
+	ap_client_msg_back(c); /* the lock wait's reference */
+}
+
+void ap_xshard_whole_keyspace(struct ap_client *c, const struct ap_cmd *cmd,
+			      int argc, const struct ap_arg *argv)
+{
+	struct ap_shard *s = c->shard;
+	struct global_args *a = ap_malloc(sizeof(*a));
+	a->cmd = cmd;
+	a->argc = argc;
+	a->argv = argv_copy(argc, argv);
+	struct ap_txn *t = ap_txn_create(s, c);
+	t->arg = a;
+	ap_txn_set_global(t, (cmd->flags & AP_CMD_READONLY)
+				     ? AP_TXN_GLOBAL_SHARED
+				     : AP_TXN_GLOBAL_EXCL);
+	c->txn = t;
+	c->flags |= AP_CF_WAITING;
+	c->inflight++;
+	ap_txn_start(s, t, global_locked);
+}
+
 /* ======================= fan-out ======================================= */
 
 static void fanout_back(struct ap_shard *s, struct ap_msg *m)
@@ -725,6 +767,10 @@ void ap_fanout_finish(struct ap_shard *home, struct ap_fanout *f)
 		ap_obuf_deinit(&f->parts[i].out);
 	ap_free(f->argv);
 	ap_free(f);
+	if (c->txn) { /* a whole-keyspace command's locks */
+		ap_txn_finish(home, c->txn);
+		c->txn = NULL;
+	}
 	c->flags &= ~AP_CF_WAITING;
 	ap_client_msg_back(c);
 }

@@ -311,3 +311,32 @@ def test_rename_moves_neither_lose_nor_duplicate(make_server):
     vals = [v for v in c0.mget(names) if v is not None]
     assert sorted(vals) == sorted(b"token%d" % i for i in range(6)), vals
     assert moved["n"] > 50
+
+
+def test_whole_keyspace_commands_see_one_instant(make_server):
+    shards = max(SHARDS, 2)
+    srv = make_server(shards=shards)
+    keys = [key_on(i % shards, "inst%d" % i, shards) for i in range(8)]
+    seen = {"reads": 0}
+
+    def writer(stop):
+        c = srv.client()
+        while not stop.is_set():
+            c.mset({k: "v" for k in keys})
+            c.delete(*keys)
+
+    def reader(stop):
+        c = srv.client()
+        while not stop.is_set():
+            assert c.dbsize() in (0, 8)
+            assert len(c.keys("inst*")) in (0, 8)
+            seen["reads"] += 1
+
+    def flusher(stop):
+        c = srv.client()
+        while not stop.is_set():
+            time.sleep(0.05)
+            c.flushall()
+
+    run_threads([writer] * 2 + [reader] * 2 + [flusher], 3.0)
+    assert seen["reads"] > 50
