@@ -3,7 +3,8 @@
  * helpers declared in base.h.
  *
  * Logging state (level and file descriptor) is written once by
- * ap_log_setup() before any thread starts and only read afterwards. Each
+ * ap_log_setup() before any thread starts; afterwards only the level
+ * changes (CONFIG SET loglevel), as a relaxed atomic. Each
  * log line is formatted into a stack buffer and written with one write()
  * so that lines from different threads never interleave.
  *
@@ -18,6 +19,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +53,7 @@
 
 _Thread_local int ap_thread_shard_id = -1;
 
-static enum ap_log_level log_level = AP_LOG_NOTICE;
+static _Atomic int log_level = AP_LOG_NOTICE;
 static int log_fd = STDOUT_FILENO;
 
 static _Thread_local int64_t mem_thread_used;
@@ -63,9 +65,15 @@ static _Thread_local int64_t mem_thread_used;
  * stdout, anything else is opened for appending (created 0644). A file
  * that cannot be opened is a start-up failure. Call once, before threads.
  */
+/* Changes the minimum level at run time (any thread). */
+void ap_log_set_level(enum ap_log_level level)
+{
+	atomic_store_explicit(&log_level, (int)level, memory_order_relaxed);
+}
+
 void ap_log_setup(enum ap_log_level level, const char *path)
 {
-	log_level = level;
+	atomic_store_explicit(&log_level, (int)level, memory_order_relaxed);
 	if (path == NULL || path[0] == '\0') {
 		log_fd = STDOUT_FILENO;
 		return;
@@ -138,7 +146,7 @@ void ap_log(enum ap_log_level level, const char *fmt, ...)
 	char buf[LOG_LINE_MAX];
 	va_list ap;
 
-	if (level < log_level)
+	if ((int)level < atomic_load_explicit(&log_level, memory_order_relaxed))
 		return;
 	va_start(ap, fmt);
 	size_t n = log_format(buf, sizeof(buf), level, fmt, ap);

@@ -52,6 +52,8 @@ enum ap_log_level {
 
 /* Set once at start, before threads exist. */
 void ap_log_setup(enum ap_log_level level, const char *path);
+/* CONFIG SET loglevel: takes effect for every thread at once. */
+void ap_log_set_level(enum ap_log_level level);
 void ap_log(enum ap_log_level level, const char *fmt, ...) AP_PRINTF(2, 3);
 /* Log and exit(1): for start-up failures only, with the likely cause. */
 AP_NORETURN void ap_fatal(const char *fmt, ...) AP_PRINTF(1, 2);

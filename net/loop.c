@@ -181,6 +181,7 @@ void ap_net_conn_sent(struct ap_net_loop *l, struct ap_net_conn *c, long res)
 	}
 	ap_obuf_consume(&c->out, (size_t)res);
 	c->bytes_out += (uint64_t)res;
+	l->bytes_out += (uint64_t)res;
 	if (c->flags & AP_NC_EOF) {
 		ap_obuf_deinit(&c->out);
 		ap_obuf_init(&c->out);
@@ -214,6 +215,11 @@ int ap_net_conn_iov(struct ap_net_conn *c, struct iovec *iov, int max,
 void ap_net_loop_run_once(struct ap_net_loop *l, int64_t timeout_us)
 {
 	l->be->run_once(l, timeout_us);
+}
+
+uint64_t ap_net_loop_bytes_out(const struct ap_net_loop *l)
+{
+	return l->bytes_out;
 }
 
 void ap_net_loop_wake(struct ap_net_loop *l)

@@ -90,6 +90,7 @@ static void epoll_send(struct ap_net_loop *l, struct ap_net_conn *c)
 		}
 		ap_obuf_consume(&c->out, (size_t)w);
 		c->bytes_out += (uint64_t)w;
+		l->bytes_out += (uint64_t)w;
 		if ((size_t)w < len) {
 			set_want_write(e, c, true);
 			return;

@@ -31,6 +31,7 @@ struct ap_net_loop {
 	struct ap_net_conn *send_head;	/* connections with output queued */
 	struct ap_net_conn *close_head; /* closed, callback pending */
 	void *impl;			/* backend state */
+	uint64_t bytes_out;		/* sent by every connection */
 };
 
 /* Common steps the backends call. */

@@ -95,6 +95,8 @@ void ap_net_conn_close(struct ap_net_loop *l, struct ap_net_conn *c,
 void ap_net_loop_run_once(struct ap_net_loop *l, int64_t timeout_us);
 /* Wakes the loop from another thread (an eventfd write). */
 void ap_net_loop_wake(struct ap_net_loop *l);
+/* Bytes sent by every connection of the loop since it was created. */
+uint64_t ap_net_loop_bytes_out(const struct ap_net_loop *l);
 
 /* Opens a listening TCP socket (SO_REUSEADDR, non-blocking). Returns the
  * fd or -errno. */

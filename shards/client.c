@@ -568,6 +568,12 @@ static void unknown_command(struct ap_client *c, int argc,
 
 /* Resolves argv[0] (and a subcommand) to a command, replying the error
  * when there is none or the arity is wrong. */
+/* INFO commandstats: a call refused before it ran. */
+static void count_rejected(struct ap_client *c, const struct ap_cmd *cmd)
+{
+	c->shard->cmdstats[ap_shard_cmdstat_idx(cmd)].rejected++;
+}
+
 static void resolve(struct ap_client *c, int argc, const struct ap_arg *argv)
 {
 	const struct ap_cmd *cmd = ap_cmd_lookup(argv[0].p, argv[0].len);
@@ -577,6 +583,7 @@ static void resolve(struct ap_client *c, int argc, const struct ap_arg *argv)
 	}
 	if (cmd->subcmds && (argc >= 2 || !cmd->fn)) {
 		if (argc < 2) {
+			count_rejected(c, cmd);
 			reply_error(c,
 				    "ERR wrong number of arguments for '%s' "
 				    "command",
@@ -586,6 +593,7 @@ static void resolve(struct ap_client *c, int argc, const struct ap_arg *argv)
 		const struct ap_cmd *sub =
 			ap_cmd_sub_lookup(cmd, argv[1].p, argv[1].len);
 		if (!sub) {
+			count_rejected(c, cmd);
 			char a[130], up[64];
 			arg_preview(&argv[1], a, sizeof(a));
 			size_t i = 0;
@@ -598,6 +606,7 @@ static void resolve(struct ap_client *c, int argc, const struct ap_arg *argv)
 			return;
 		}
 		if (!ap_cmd_arity_ok(sub, argc)) {
+			count_rejected(c, sub);
 			if (strchr(sub->name, '|')) /* "object|encoding" */
 				reply_error(c,
 					    "ERR wrong number of arguments for "
@@ -613,6 +622,7 @@ static void resolve(struct ap_client *c, int argc, const struct ap_arg *argv)
 		return;
 	}
 	if (!ap_cmd_arity_ok(cmd, argc)) {
+		count_rejected(c, cmd);
 		reply_error(c, "ERR wrong number of arguments for '%s' command",
 			    cmd->name);
 		return;
@@ -696,6 +706,7 @@ static void run_alone(struct ap_client *c, const struct ap_cmd *cmd, int route,
 		resolve(c, argc, argv); /* replies why */
 	} else if (!(c->flags & AP_CF_AUTHED) &&
 		   !(cmd->flags & AP_CMD_NO_AUTH)) {
+		count_rejected(c, cmd);
 		ap_reply_error(&c->reply, "NOAUTH Authentication required.");
 	} else {
 		run_local(c, cmd, argc, argv);

@@ -356,6 +356,7 @@ static void info_collect(struct ap_shard *s, struct ap_fanout *f)
 		sn->cpu_sys = ru.ru_stime;
 		sn->cpu_user = ru.ru_utime;
 	}
+	s->st.net_out = ap_net_loop_bytes_out(s->loop) - s->st.net_out_base;
 	sn->st = s->st;
 	sn->ks = *ap_keyspace_stats(s->ks);
 	sn->clients = s->client_count;
@@ -1413,6 +1414,8 @@ static void config_apply(struct ap_shard *s, struct ap_fanout *f)
 	AP_ASSERT(f->argc == 1 && f->argv[0].len == sizeof(s->cfg));
 	memcpy(&s->cfg, f->argv[0].p, sizeof(s->cfg));
 	ap_keyspace_set_active_expire(s->ks, s->cfg.active_expire);
+	if (s->id == 0)
+		ap_log_set_level(s->cfg.loglevel);
 }
 
 /* True if the directive name at argv[i] appears earlier in the call. */
@@ -1486,6 +1489,7 @@ static void stats_reset(struct ap_shard *s, struct ap_fanout *f)
 	st->batches_out = 0;
 	st->net_in = 0;
 	st->net_out = 0;
+	st->net_out_base = ap_net_loop_bytes_out(s->loop);
 	st->ops_sample_prev = 0;
 	st->ops_sample_ms = s->now_ms;
 	st->ops_per_sec = 0;

@@ -274,6 +274,7 @@ struct ap_shard_stats {
 	uint64_t batches_out;
 	uint64_t net_in;
 	uint64_t net_out;
+	uint64_t net_out_base; /* loop's bytes_out at CONFIG RESETSTAT */
 	uint64_t ticks;
 	/* instantaneous ops/sec: samples per cron */
 	uint64_t ops_sample_prev;

@@ -817,3 +817,35 @@ def test_introspection_under_connection_churn(apiary):
     r = apiary.client()
     assert r.ping()
     r.close()
+
+
+def test_net_output_bytes_and_rejected_calls(server):
+    before = server.info("stats")["total_net_output_bytes"]
+    server.set("k", "v")
+    assert server.get("k") == b"v"
+    after = server.info("stats")["total_net_output_bytes"]
+    assert after >= before + len(b"+OK\r\n$1\r\nv\r\n")
+    with pytest.raises(redis.ResponseError):
+        server.execute_command("SET", "k")
+    stats = server.info("commandstats")["cmdstat_set"]
+    assert stats["rejected_calls"] == 1 and stats["calls"] == 1
+
+
+def test_config_set_loglevel_reaches_the_log(apiary):
+    import socket
+
+    def protocol_error():
+        s = socket.create_connection(("127.0.0.1", apiary.port))
+        s.sendall(b"*1\r\n$x\r\n")
+        s.recv(1000)
+        s.close()
+        time.sleep(0.1)
+
+    c = apiary.client()
+    c.config_set("loglevel", "verbose")
+    protocol_error()
+    n = apiary.read_log().count("Protocol error")
+    assert n >= 1
+    c.config_set("loglevel", "warning")
+    protocol_error()
+    assert apiary.read_log().count("Protocol error") == n
