@@ -9,6 +9,7 @@
  * copying of the client's bytes.
  */
 #include "core/cmd.h"
+#include "core/limits.h"
 
 #include <string.h>
 
@@ -186,6 +187,41 @@ size_t ap_cmd_keys(const struct ap_cmd *cmd, int argc,
 	for (int j = first; j <= last && n < max; j += step)
 		idx[n++] = j;
 	return n;
+}
+
+/* Timeouts: seconds as a float, as Redis's getTimeoutFromObjectOrReply
+ * (ms precision; a positive timeout under 1 ms still waits 1 ms). */
+bool ap_arg_timeout(struct ap_cmd_ctx *c, const struct ap_arg *a, int64_t *ms)
+{
+	long double t;
+
+	if (!ap_str_to_ld(a->p, a->len, &t) || t != t) {
+		ap_reply_error(c->r,
+			       "ERR timeout is not a float or out of range");
+		return false;
+	}
+	if (t < 0) {
+		ap_reply_error(c->r, "ERR timeout is negative");
+		return false;
+	}
+	long double m = t * 1000.0L;
+	if (m > (long double)AP_BLOCK_TIMEOUT_MS_MAX) {
+		ap_reply_error(c->r, "ERR timeout is out of range");
+		return false;
+	}
+	*ms = (int64_t)m;
+	if (*ms == 0 && t > 0)
+		*ms = 1;
+	return true;
+}
+
+bool ap_cmd_block(struct ap_cmd_ctx *c, int64_t timeout_ms)
+{
+	if (c->no_block)
+		return false;
+	c->block = true;
+	c->block_timeout_ms = timeout_ms;
+	return true;
 }
 
 /* Keys of the "[dest] numkeys key [key ...]" shape; see cmd.h. */

@@ -117,6 +117,13 @@ struct ap_cmd_ctx {
 	struct ap_client *client;
 	/* Keys changed by this command (INFO, persistence, WATCH later). */
 	uint64_t dirty;
+	/* Blocking commands (BLPOP, ...). In: never block (inside EXEC, a
+	 * retry by the blocking layer); reply the command's timeout reply
+	 * instead. Out: found nothing and wrote no reply; block with this
+	 * timeout (ms, 0 = forever). */
+	bool no_block;
+	bool block;
+	int64_t block_timeout_ms;
 };
 
 /* Registration at start. Tables are arrays terminated by a NULL name. */
@@ -164,6 +171,15 @@ void ap_core_setup(void);
 bool ap_arg_ll(struct ap_cmd_ctx *c, const struct ap_arg *a, long long *out);
 bool ap_arg_ld(struct ap_cmd_ctx *c, const struct ap_arg *a, long double *out);
 bool ap_arg_eq(const struct ap_arg *a, const char *lit); /* case-insens. */
+/* A blocking command's timeout argument (seconds, fractions allowed, 0 =
+ * forever) in ms; replies Redis's error and returns false if it is not a
+ * number, negative or too big. */
+bool ap_arg_timeout(struct ap_cmd_ctx *c, const struct ap_arg *a, int64_t *ms);
+/* A blocking command found nothing: asks to block for timeout_ms (0 =
+ * forever) and returns true, writing no reply; or, when the command may
+ * not block (c->no_block: inside EXEC, a timed-out retry), returns false
+ * and the command replies its "nothing" (a null). */
+bool ap_cmd_block(struct ap_cmd_ctx *c, int64_t timeout_ms);
 
 /* Common error texts (Redis's words). */
 #define AP_ERR_WRONGTYPE \

@@ -47,6 +47,9 @@
 /* Commands squashed into one group (one message per remote shard) before
  * the group is sent and its replies awaited. */
 #define AP_XSHARD_BATCH_MAX 256
+/* Longest timeout of a blocking command: about 292 years would overflow
+ * the absolute deadline in ms; Redis stops at the same order. */
+#define AP_BLOCK_TIMEOUT_MS_MAX (1LL << 50)
 /* Scratch keyspaces a shard keeps for commands spanning shards (each such
  * command in flight runs in its own); more are created on demand. */
 #define AP_SCRATCH_POOL 8
@@ -82,11 +85,13 @@
 /* Lazy free: elements released per loop tick for big deleted values. */
 #define AP_LAZYFREE_BUDGET 4096
 
-/* Total bytes of one listpack (core/listpack.h): lengths and offsets stay
- * in 32 bits with room to spare, and an insert (O(size) memmove) stays
- * bounded. Redis's listpack safety limit is the same 1 GiB. Collections
- * convert to other encodings long before this (*-max-listpack-*). */
-#define AP_LISTPACK_BYTES_MAX (1024LL * 1024 * 1024)
+/* Total bytes of one listpack (core/listpack.h). A list element larger
+ * than a node gets a one-element listpack of its own, so the largest bulk
+ * string (the proto-max-bulk-len ceiling) plus its header must fit; the
+ * total stays in the 32-bit header field. Collections convert to other
+ * encodings long before this (*-max-listpack-*), so an insert's O(size)
+ * memmove only ever meets this size with that one element. */
+#define AP_LISTPACK_BYTES_MAX (AP_PROTO_MAX_BULK_LEN_MAX + 1024LL * 1024)
 
 /* Keys looked at per SCAN-type step by KEYS/FLUSHALL before yielding. */
 #define AP_KEYS_BATCH 4096

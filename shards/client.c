@@ -48,6 +48,7 @@ void ap_client_accept(struct ap_shard *s, int fd)
 	c->shard = s;
 	c->id = atomic_fetch_add(&s->srv->next_client_id, 1);
 	c->proto = 2;
+	c->blk_remote = -1;
 	ap_reply_init(&c->reply, &c->nc.out, 2);
 	c->reply.on_error = ap_shard_count_error;
 	c->reply.on_error_ctx = s;
@@ -104,6 +105,12 @@ void ap_client_on_closed(struct ap_shard *s, struct ap_client *c)
 	c->flags |= AP_CF_CLOSED | AP_CF_SOCKET_GONE;
 	if (c->flags & AP_CF_LOCKWAIT)
 		ap_txn_unpark_client_gone(s, c);
+	if (c->blk_waiter)
+		ap_blk_cancel_local(s, c);
+	if (c->blk_remote >= 0) {
+		ap_blk_drop_remote(s, c, c->blk_remote);
+		c->blk_remote = -1;
+	}
 	ap_multi_client_gone(c);
 	if (c->flags & AP_CF_PENDING) {
 		/* Unlink from the pending list first. */
@@ -199,6 +206,8 @@ void ap_shard_exec(struct ap_shard *s, struct ap_cmd_ctx *ctx)
 	ap_keyspace_stats(s->ks)->dirty += ctx->dirty;
 	if (AP_UNLIKELY(s->txn.watch_count) && ctx->dirty && ctx->ks == s->ks)
 		ap_txn_watch_touch_cmd(s, ctx);
+	if (AP_UNLIKELY(s->blk.key_count) && ctx->dirty && ctx->ks == s->ks)
+		ap_blk_signal_cmd(s, ctx);
 }
 
 static void run_local(struct ap_client *c, const struct ap_cmd *cmd, int argc,
@@ -216,8 +225,11 @@ static void run_local(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 		.cmd = cmd,
 		.server = s->srv,
 		.client = c,
+		.no_block = c->exec != NULL,
 	};
 	ap_shard_exec(s, &ctx);
+	if (AP_UNLIKELY(ctx.block))
+		ap_blk_block(s, &ctx, c, NULL, 0);
 }
 
 /* --- squash groups ---------------------------------------------------------
@@ -329,14 +341,33 @@ static void batch_exec(struct ap_shard *s, struct ap_msg *m)
 			.argc = argc,
 			.argv = argv,
 			.cmd = cmd,
+			.no_block = b->in_txn,
 		};
 		ap_shard_exec(s, &ctx);
+		if (AP_UNLIKELY(ctx.block)) {
+			/* Parked as a waiter; goes on from the next command
+			 * once this one has its reply. */
+			b->next_cmd = i + 1;
+			b->next_pos = pos;
+			b->waiter_idx = i;
+			ap_blk_block(s, &ctx, NULL, b, i);
+			if (argv != argv_small)
+				ap_free(argv);
+			return;
+		}
 		b->ends[i] = (uint32_t)b->out.len;
 	}
 	if (argv != argv_small)
 		ap_free(argv);
 	m->run = batch_done;
 	ap_shard_send(s, m->home, m);
+}
+
+void ap_client_batch_continue(struct ap_shard *s, struct ap_xbatch *b)
+{
+	b->ends[b->waiter_idx] = (uint32_t)b->out.len;
+	b->waiter = NULL;
+	batch_exec(s, &b->m);
 }
 
 /* Copies bytes [from, to) of a flattened reply stream. */
@@ -414,6 +445,7 @@ static void batch_done(struct ap_shard *s, struct ap_msg *m)
 	}
 	if (--c->group_remaining > 0)
 		return;
+	c->blk_remote = -1;
 	group_merge(c);
 	c->flags &= ~AP_CF_WAITING;
 	ap_client_resume(c);
@@ -459,6 +491,7 @@ static void group_add_remote(struct ap_client *c, int target,
 	if (!b) {
 		b = ap_calloc(1, sizeof(*b));
 		b->client = c;
+		b->client_id = c->id;
 		b->in_txn = c->exec != NULL;
 		b->target = target;
 		b->db_idx = c->db_idx;
@@ -763,6 +796,11 @@ static bool dispatch(struct ap_client *c, int argc, const struct ap_arg *argv)
 			ap_txn_park_client(c->shard, c);
 		return false;
 	}
+	bool blocking = cmd && (cmd->flags & AP_CMD_BLOCKING);
+	if (AP_UNLIKELY(blocking) && c->order_len > 0) {
+		group_send(c); /* a blocking command is never squashed */
+		return false;
+	}
 	bool grouped = route >= 0 || (c->order_len > 0 && route == ROUTE_SELF);
 	if (c->order_len > 0 &&
 	    (!grouped || c->order_len >= AP_XSHARD_BATCH_MAX)) {
@@ -775,9 +813,13 @@ static bool dispatch(struct ap_client *c, int argc, const struct ap_arg *argv)
 		AP_UNLIKELY(c->flags & (AP_CF_REPLY_OFF | AP_CF_REPLY_SKIP |
 					AP_CF_REPLY_SKIP_NEXT)) &&
 		reply_discarded(c, cmd);
-	if (route >= 0)
+	if (route >= 0) {
 		group_add_remote(c, route, cmd, argc, argv, discard);
-	else if (grouped)
+		if (AP_UNLIKELY(blocking)) {
+			c->blk_remote = route;
+			group_send(c);
+		}
+	} else if (grouped)
 		group_add_local(c, cmd, argc, argv, discard);
 	else
 		run_alone(c, cmd, route, argc, argv, discard);

@@ -1196,6 +1196,50 @@ static void client_kill_done(struct ap_shard *home, struct ap_fanout *f)
 	ap_fanout_finish(home, f);
 }
 
+/* CLIENT UNBLOCK on one shard: opt[0] the id, opt[1] 1 for ERROR. */
+static void fo_unblock(struct ap_shard *s, struct ap_fanout *f)
+{
+	ap_fanout_part_of(f, s)->num =
+		ap_blk_unblock(s, (uint64_t)f->opt[0], f->opt[1] != 0);
+}
+
+static void fo_unblock_done(struct ap_shard *home, struct ap_fanout *f)
+{
+	long long n = 0;
+	for (int i = 0; i < f->nparts; i++)
+		n += f->parts[i].num;
+	if (!(f->client->flags & AP_CF_CLOSED))
+		ap_reply_int(&f->client->reply, n ? 1 : 0);
+	ap_fanout_finish(home, f);
+}
+
+/* CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: the client's waiter lives
+ * on the shard that owns the keys it waits for; every shard looks. */
+static void cmd_client_unblock(struct ap_cmd_ctx *c)
+{
+	long long id, opt[4] = {0};
+	if (c->argc > 4) {
+		ap_reply_error(c->r, AP_ERR_SYNTAX);
+		return;
+	}
+	if (!ap_str_to_ll(c->argv[2].p, c->argv[2].len, &id)) {
+		ap_reply_error(c->r,
+			       "ERR value is not an integer or out of range");
+		return;
+	}
+	if (c->argc == 4) {
+		if (ap_arg_eq(&c->argv[3], "error")) {
+			opt[1] = 1;
+		} else if (!ap_arg_eq(&c->argv[3], "timeout")) {
+			ap_reply_error(c->r, "ERR CLIENT UNBLOCK reason should "
+					     "be TIMEOUT or ERROR");
+			return;
+		}
+	}
+	opt[0] = id;
+	all_shards(c, fo_unblock, fo_unblock_done, 0, NULL, opt);
+}
+
 static void cmd_client_kill(struct ap_cmd_ctx *c)
 {
 	struct kill_filter k;
@@ -1951,6 +1995,11 @@ static const struct ap_cmd client_subcmds[] = {
 	CLIENT_CMD("list", -2, AP_CMD_ADMIN, cmd_client_list,
 		   "Lists open connections.", "2.4.0",
 		   "O(N) where N is the number of client connections"),
+	CLIENT_CMD("unblock", -3, AP_CMD_ADMIN, cmd_client_unblock,
+		   "Unblocks a client blocked by a blocking command from a "
+		   "different connection.",
+		   "5.0.0",
+		   "O(log N) where N is the number of client connections"),
 	CLIENT_CMD("kill", -3, AP_CMD_ADMIN, cmd_client_kill,
 		   "Terminates open connections.", "2.4.0",
 		   "O(N) where N is the number of client connections"),

@@ -50,25 +50,6 @@ struct ap_watched {
 
 /* ======================= queue ========================================= */
 
-static struct ap_arg *args_copy(int argc, const struct ap_arg *argv,
-				size_t *bytes)
-{
-	size_t total = (size_t)argc * sizeof(struct ap_arg);
-	for (int i = 0; i < argc; i++)
-		total += argv[i].len;
-	struct ap_arg *out = ap_malloc(total);
-	char *p = (char *)(out + argc);
-	for (int i = 0; i < argc; i++) {
-		if (argv[i].len)
-			memcpy(p, argv[i].p, argv[i].len);
-		out[i].p = p;
-		out[i].len = argv[i].len;
-		p += argv[i].len;
-	}
-	*bytes = total;
-	return out;
-}
-
 static void multi_free(struct ap_multi *m)
 {
 	if (!m)
@@ -109,8 +90,10 @@ void ap_multi_queue(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 		queue_refuse(c, "ERR Command not allowed inside a transaction");
 		return;
 	}
-	size_t bytes;
-	struct ap_arg *copy = args_copy(argc, argv, &bytes);
+	size_t bytes = (size_t)argc * sizeof(struct ap_arg);
+	for (int i = 0; i < argc; i++)
+		bytes += argv[i].len;
+	struct ap_arg *copy = ap_args_copy(argc, argv);
 	if ((long long)(m->bytes + bytes) >
 	    c->shard->cfg.client_query_buffer_limit) {
 		ap_free(copy);

@@ -368,6 +368,8 @@ static void *shard_main(void *arg)
 		s->now_ms = ap_unix_ms();
 		ap_keyspace_set_now(s->ks, s->now_ms);
 		drain_inbound(s);
+		if (AP_UNLIKELY(s->blk.next_deadline_ms))
+			ap_blk_timeouts(s);
 		if (AP_UNLIKELY(s->paused_clients))
 			ap_client_pause_check(s);
 		ap_client_run_pending(s);
@@ -378,6 +380,12 @@ static void *shard_main(void *arg)
 		if (atomic_load_explicit(&srv->stop, memory_order_relaxed))
 			break;
 		int64_t timeout_us = s->next_cron_us - (int64_t)now_us;
+		if (s->blk.next_deadline_ms) { /* wake for a blocked timeout */
+			int64_t left_us =
+				(s->blk.next_deadline_ms - ap_unix_ms()) * 1000;
+			if (left_us < timeout_us)
+				timeout_us = left_us;
+		}
 		if (timeout_us < 0)
 			timeout_us = 0;
 		if (s->pending || spilled) {
@@ -590,6 +598,7 @@ void ap_server_destroy(struct ap_server *srv)
 		for (int k = 0; k < s->scratch_count; k++)
 			ap_keyspace_destroy(s->scratch[k]);
 		ap_txn_shard_deinit(s);
+		ap_blk_shard_deinit(s);
 		ap_free(s->outbox);
 		ap_free(s->cmdstats);
 	}

@@ -132,6 +132,9 @@ struct ap_client {
 	struct ap_exec *exec;	    /* an EXEC being run */
 	struct ap_watched *watched; /* WATCHed keys, NULL if none */
 	struct ap_txn *txn;	    /* a spanning command's transaction */
+	struct ap_blk_waiter *blk_waiter; /* blocked here (block.c) */
+	int blk_remote;			  /* shard of a remote blocked
+					     command in flight, or -1 */
 };
 
 /* The commands of a squash group bound for one remote shard, executed
@@ -156,6 +159,10 @@ struct ap_xbatch {
 	/* Progress when parked on a lock: next command and argument. */
 	int next_cmd;
 	size_t next_pos;
+	/* A blocked command of this batch (block.c), and its index. */
+	struct ap_blk_waiter *waiter;
+	int waiter_idx;
+	uint64_t client_id;
 };
 
 /* --- txn.c: the transaction core (see the file header) --------------- */
@@ -264,6 +271,22 @@ void ap_txn_watch_touch_db(struct ap_shard *s, int db);
 void ap_txn_watch_touch_cmd(struct ap_shard *s, const struct ap_cmd_ctx *ctx);
 void ap_txn_shard_deinit(struct ap_shard *s);
 
+/* Per shard: waiters by key, ready keys, deadlines (block.c). */
+struct ap_blk_waiter;
+struct blk_key;
+struct ap_blk_shard {
+	struct blk_key **buckets;
+	size_t mask;
+	size_t key_count;
+	struct ap_blk_waiter *waiters;
+	uint32_t count;
+	struct blk_key *ready;
+	bool serve_scheduled;
+	struct ap_msg serve_msg;
+	int64_t next_deadline_ms; /* 0: no deadline */
+	uint64_t blocked_total, served_total;
+};
+
 struct ap_shard_stats {
 	uint64_t commands;
 	uint64_t conns_received;
@@ -317,6 +340,7 @@ struct ap_shard {
 	int64_t mem_peak;
 	char loop_why[256];
 	struct ap_txn_shard txn;
+	struct ap_blk_shard blk;
 	/* shared */
 	alignas(AP_PAD_ALIGN) _Atomic int sleeping;
 	_Atomic int wake_pending;
@@ -451,6 +475,35 @@ static inline struct ap_fanout_part *ap_fanout_part_of(struct ap_fanout *f,
 void ap_fanout_redirect(struct ap_shard *home, struct ap_fanout *f, int shard);
 /* Frees a fan-out (from done) and resumes its client. */
 void ap_fanout_finish(struct ap_shard *home, struct ap_fanout *f);
+
+/* Copies argv into one allocation (free with ap_free on the result). */
+struct ap_arg *ap_args_copy(int argc, const struct ap_arg *argv);
+
+/* --- block.c: blocking commands (see the file header) ---------------- */
+/* The command in ctx asked to block (ctx->block): make it a waiter on
+ * this (owner) shard, for local client c or for batch b's command
+ * cmd_idx. */
+void ap_blk_block(struct ap_shard *s, const struct ap_cmd_ctx *ctx,
+		  struct ap_client *c, struct ap_xbatch *b, int cmd_idx);
+/* A key changed: its waiters are served in this shard's next pass. */
+void ap_blk_signal(struct ap_shard *s, unsigned db, const char *key,
+		   size_t klen);
+void ap_blk_signal_cmd(struct ap_shard *s, const struct ap_cmd_ctx *ctx);
+/* Serves the waiters whose timeout passed (call every tick). */
+void ap_blk_timeouts(struct ap_shard *s);
+/* CLIENT UNBLOCK on this shard: 1 if the client was blocked here. */
+int ap_blk_unblock(struct ap_shard *s, uint64_t client_id, bool error);
+/* Drops, without a reply, the waiters of a client that disconnected. */
+void ap_blk_drop_client(struct ap_shard *s, const struct ap_client *c);
+/* The same for a local waiter, from the client's close path: no resume,
+ * no free (the caller goes on with c). */
+void ap_blk_cancel_local(struct ap_shard *s, struct ap_client *c);
+/* Home side of a disconnect: shard `shard` drops c's waiters. */
+void ap_blk_drop_remote(struct ap_shard *home, const struct ap_client *c,
+			int shard);
+void ap_blk_shard_deinit(struct ap_shard *s);
+/* A batch whose blocked command got its reply goes on (client.c). */
+void ap_client_batch_continue(struct ap_shard *s, struct ap_xbatch *b);
 
 /* --- multi.c: MULTI/EXEC/DISCARD/WATCH/UNWATCH -------------------- */
 extern const struct ap_cmd ap_cmds_multi[];

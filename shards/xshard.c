@@ -25,7 +25,7 @@
 
 /* Copies argv into one allocation; returns the new argv (free with
  * ap_free on the returned pointer). */
-static struct ap_arg *argv_copy(int argc, const struct ap_arg *argv)
+struct ap_arg *ap_args_copy(int argc, const struct ap_arg *argv)
 {
 	size_t total = (size_t)argc * sizeof(struct ap_arg);
 	for (int i = 0; i < argc; i++)
@@ -274,7 +274,7 @@ static void split_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 		p->db_idx = c->db_idx;
 		p->proto = c->proto;
 		p->argc = k;
-		p->argv = argv_copy(k, tmp);
+		p->argv = ap_args_copy(k, tmp);
 		ap_obuf_init(&p->out);
 		p->m.home = (uint16_t)s->id;
 		op->parts[sh] = p;
@@ -391,6 +391,7 @@ static void gather_part_apply(struct ap_shard *s, struct gather_part *p)
 			p->entries[i] = NULL;
 			ap_keyspace_stats(s->ks)->dirty++;
 			ap_txn_watch_touch(s, k->db, k->key, k->klen);
+			ap_blk_signal(s, k->db, k->key, k->klen);
 		} else if (ap_db_delete(db, k->key, k->klen)) {
 			ap_keyspace_stats(s->ks)->dirty++;
 			ap_txn_watch_touch(s, k->db, k->key, k->klen);
@@ -534,7 +535,7 @@ static void gather_start(struct ap_client *c, const struct ap_cmd *cmd,
 	op->c = c;
 	op->cmd = cmd;
 	op->argc = argc;
-	op->argv = argv_copy(argc, argv);
+	op->argv = ap_args_copy(argc, argv);
 	op->keys = ap_calloc((size_t)argc + 1, sizeof(*op->keys));
 	int idx[64];
 	int *keyidx = argc <= 64 ? idx : ap_malloc((size_t)argc * sizeof(int));
@@ -616,7 +617,7 @@ void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 	struct span_args *a = ap_malloc(sizeof(*a));
 	a->cmd = cmd;
 	a->argc = argc;
-	a->argv = argv_copy(argc, argv);
+	a->argv = ap_args_copy(argc, argv);
 	struct ap_txn *t = ap_txn_create(s, c);
 	t->arg = a;
 	int idx[64];
@@ -668,7 +669,7 @@ void ap_xshard_whole_keyspace(struct ap_client *c, const struct ap_cmd *cmd,
 	struct global_args *a = ap_malloc(sizeof(*a));
 	a->cmd = cmd;
 	a->argc = argc;
-	a->argv = argv_copy(argc, argv);
+	a->argv = ap_args_copy(argc, argv);
 	struct ap_txn *t = ap_txn_create(s, c);
 	t->arg = a;
 	ap_txn_set_global(t, (cmd->flags & AP_CMD_READONLY)
@@ -711,7 +712,7 @@ void ap_fanout_start(struct ap_client *c, int first, int count,
 	f->db_idx = c->db_idx;
 	f->proto = c->proto;
 	f->argc = argc;
-	f->argv = argc ? argv_copy(argc, argv) : NULL;
+	f->argv = argc ? ap_args_copy(argc, argv) : NULL;
 	if (opt)
 		memcpy(f->opt, opt, sizeof(f->opt));
 	f->first = first;
