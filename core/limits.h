@@ -93,6 +93,11 @@
  * memmove only ever meets this size with that one element. */
 #define AP_LISTPACK_BYTES_MAX (AP_PROTO_MAX_BULK_LEN_MAX + 1024LL * 1024)
 
+/* Members an intset-encoded set may hold, whatever set-max-intset-entries
+ * says: Redis's clamp (its intset is addressed with 32-bit counts and every
+ * add is O(n)). Beyond it the set converts to a hashtable. */
+#define AP_SET_INTSET_ENTRIES_MAX (1 << 30)
+
 /* Keys looked at per SCAN-type step by KEYS/FLUSHALL before yielding. */
 #define AP_KEYS_BATCH 4096
 

@@ -532,13 +532,45 @@ enum route {
 	ROUTE_SELF = -3,  /* keys on this shard */
 };
 
+/* route_of for a command whose keys its getkeys finds. */
+static int route_of_keys(struct ap_client *c, const struct ap_cmd *cmd,
+			 int argc, const struct ap_arg *argv)
+{
+	struct ap_shard *s = c->shard;
+	int idx[32];
+	int *keys = argc <= 32 ? idx : ap_malloc((size_t)argc * sizeof(int));
+	size_t n = ap_cmd_keys(cmd, argc, argv, keys, (size_t)argc);
+	int target = ROUTE_LOCAL;
+	for (size_t i = 0; i < n; i++) {
+		int sh = ap_shard_of_key(s->srv, argv[keys[i]].p,
+					 argv[keys[i]].len);
+		if (target == ROUTE_LOCAL) {
+			target = sh;
+		} else if (sh != target) {
+			target = ROUTE_SPAN;
+			break;
+		}
+	}
+	if (keys != idx)
+		ap_free(keys);
+	if (target == ROUTE_LOCAL) /* no keys: the command says why */
+		return ROUTE_LOCAL;
+	if (target >= 0 && (target == s->id || s->srv->nshards == 1))
+		return ROUTE_SELF;
+	return target;
+}
+
 /* Where the command runs: ROUTE_LOCAL, ROUTE_SELF, another shard's index,
  * or ROUTE_SPAN when its keys live on several shards. */
 static int route_of(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 		    const struct ap_arg *argv)
 {
 	struct ap_shard *s = c->shard;
-	if ((cmd->flags & AP_CMD_SERVER) || cmd->first_key == 0)
+	if (cmd->flags & AP_CMD_SERVER)
+		return ROUTE_LOCAL;
+	if (cmd->getkeys) /* movable keys (LMPOP, ZUNIONSTORE, ...) */
+		return route_of_keys(c, cmd, argc, argv);
+	if (cmd->first_key == 0)
 		return ROUTE_LOCAL;
 	int first = cmd->first_key;
 	if (first >= argc)
