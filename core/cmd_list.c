@@ -1,7 +1,12 @@
 /*
- * cmd_list.c - the Redis 7 list commands (LPUSH ... LMPOP; the blocking
- * B* variants live in shards/ on top of core/list.h) and the list type's
- * value operations.
+ * cmd_list.c - the Redis 7 list commands (LPUSH ... LMPOP, and the
+ * blocking BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP) and the list type's value
+ * operations.
+ *
+ * A blocking command runs as its non-blocking form; when every key is
+ * empty it asks to block (ap_cmd_block) instead of replying, and the
+ * shards layer runs it again when a key gets data or the timeout passes
+ * (then with no_block set: it replies its null).
  *
  * Semantics, replies (RESP2 and RESP3 null shapes) and error texts follow
  * the Redis command reference and Redis 7.2's behaviour, including the
@@ -539,6 +544,25 @@ static void move_generic(struct ap_cmd_ctx *c, enum ap_list_end from,
 	}
 }
 
+/* move_generic that blocks instead of answering null. */
+static void bmove_generic(struct ap_cmd_ctx *c, enum ap_list_end from,
+			  enum ap_list_end to, int64_t timeout_ms)
+{
+	const struct ap_arg *src = &c->argv[1], *dst = &c->argv[2];
+	switch (ap_list_key_move(c->db, fill_of(c), src->p, src->len, dst->p,
+				 dst->len, from, to, c->r, &c->dirty)) {
+	case AP_LIST_MOVED:
+		break;
+	case AP_LIST_MOVE_EMPTY:
+		if (!ap_cmd_block(c, timeout_ms))
+			ap_reply_null(c->r);
+		break;
+	case AP_LIST_MOVE_WRONGTYPE:
+		ap_reply_error(c->r, AP_ERR_WRONGTYPE);
+		break;
+	}
+}
+
 /* LMOVE source destination LEFT|RIGHT LEFT|RIGHT. */
 static void cmd_lmove(struct ap_cmd_ctx *c)
 {
@@ -555,18 +579,19 @@ static void cmd_rpoplpush(struct ap_cmd_ctx *c)
 	move_generic(c, AP_LIST_TAIL, AP_LIST_HEAD);
 }
 
-/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]. */
-static void cmd_lmpop(struct ap_cmd_ctx *c)
+/* [B]LMPOP [timeout] numkeys key [key ...] LEFT|RIGHT [COUNT count]:
+ * numkeys at argv[nk]; blocks when timeout_ms >= 0. */
+static void lmpop_generic(struct ap_cmd_ctx *c, int nk, int64_t timeout_ms)
 {
 	long long numkeys, count = -1;
 	enum ap_list_end end;
-	if (!parse_range(c, &c->argv[1], 1, LLONG_MAX, ERR_NUMKEYS, &numkeys))
+	if (!parse_range(c, &c->argv[nk], 1, LLONG_MAX, ERR_NUMKEYS, &numkeys))
 		return;
-	if (numkeys > c->argc - 3) {
+	if (numkeys > c->argc - nk - 2) {
 		ap_reply_error(c->r, AP_ERR_SYNTAX);
 		return;
 	}
-	int where = 2 + (int)numkeys;
+	int where = nk + 1 + (int)numkeys;
 	if (!parse_end(c, &c->argv[where], &end))
 		return;
 	for (int j = where + 1; j < c->argc; j++) {
@@ -582,7 +607,7 @@ static void cmd_lmpop(struct ap_cmd_ctx *c)
 	}
 	if (count == -1)
 		count = 1;
-	for (int k = 2; k < where; k++) {
+	for (int k = nk + 1; k < where; k++) {
 		struct ap_entry *e = lookup(c, k, 0);
 		if (!check_list(c, e))
 			return;
@@ -599,7 +624,86 @@ static void cmd_lmpop(struct ap_cmd_ctx *c)
 		c->dirty += n;
 		return;
 	}
+	if (timeout_ms >= 0 && ap_cmd_block(c, timeout_ms))
+		return;
 	ap_reply_null_array(c->r);
+}
+
+static void cmd_lmpop(struct ap_cmd_ctx *c)
+{
+	lmpop_generic(c, 1, -1);
+}
+
+/* BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]. */
+static void cmd_blmpop(struct ap_cmd_ctx *c)
+{
+	int64_t ms;
+	if (!ap_arg_timeout(c, &c->argv[1], &ms))
+		return;
+	lmpop_generic(c, 2, ms);
+}
+
+/* BLPOP / BRPOP key [key ...] timeout: [key, element] from the first
+ * non-empty list, checked in argument order (WRONGTYPE on the way). */
+static void bpop_generic(struct ap_cmd_ctx *c, enum ap_list_end end)
+{
+	int64_t ms;
+	if (!ap_arg_timeout(c, &c->argv[c->argc - 1], &ms))
+		return;
+	for (int k = 1; k < c->argc - 1; k++) {
+		struct ap_entry *e = lookup(c, k, 0);
+		if (!check_list(c, e))
+			return;
+		if (e == NULL)
+			continue;
+		const struct ap_arg *key = &c->argv[k];
+		ap_reply_array(c->r, 2);
+		ap_reply_bulk(c->r, key->p, key->len);
+		c->dirty += ap_list_key_pop_reply(c->db, e, fill_of(c), key->p,
+						  key->len, end, 1, c->r);
+		return;
+	}
+	if (ap_cmd_block(c, ms))
+		return;
+	ap_reply_null_array(c->r);
+}
+
+static void cmd_blpop(struct ap_cmd_ctx *c)
+{
+	bpop_generic(c, AP_LIST_HEAD);
+}
+
+static void cmd_brpop(struct ap_cmd_ctx *c)
+{
+	bpop_generic(c, AP_LIST_TAIL);
+}
+
+/* BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout. */
+static void cmd_blmove(struct ap_cmd_ctx *c)
+{
+	enum ap_list_end from, to;
+	int64_t ms;
+	if (!parse_end(c, &c->argv[3], &from) ||
+	    !parse_end(c, &c->argv[4], &to) ||
+	    !ap_arg_timeout(c, &c->argv[5], &ms))
+		return;
+	bmove_generic(c, from, to, ms);
+}
+
+/* BRPOPLPUSH source destination timeout. */
+static void cmd_brpoplpush(struct ap_cmd_ctx *c)
+{
+	int64_t ms;
+	if (!ap_arg_timeout(c, &c->argv[3], &ms))
+		return;
+	bmove_generic(c, AP_LIST_TAIL, AP_LIST_HEAD, ms);
+}
+
+/* BLMPOP's keys: "numkeys key [key ...]" at argv[2]. */
+static size_t blmpop_keys(int argc, const struct ap_arg *argv, int *idx,
+			  size_t max)
+{
+	return ap_cmd_keys_numkeys(argc, argv, idx, max, 0, 2);
 }
 
 /* LMPOP's keys: "numkeys key [key ...]" at argv[1]. */
@@ -778,6 +882,49 @@ const struct ap_cmd ap_cmds_list[] = {
 		 "pushing it to another list. Deletes the list if the last "
 		 "element was popped.",
 		 "1.2.0", O1, ACL_WS),
+	LIST_CMD("blpop", -3, AP_CMD_WRITE | AP_CMD_BLOCKING, 1, -2, 1,
+		 cmd_blpop,
+		 "Removes and returns the first element in a list. Blocks "
+		 "until an element is available otherwise. Deletes the list if "
+		 "the last element was popped.",
+		 "2.0.0", "O(N) where N is the number of provided keys.",
+		 "@write @list @slow @blocking"),
+	LIST_CMD("brpop", -3, AP_CMD_WRITE | AP_CMD_BLOCKING, 1, -2, 1,
+		 cmd_brpop,
+		 "Removes and returns the last element in a list. Blocks "
+		 "until an element is available otherwise. Deletes the list if "
+		 "the last element was popped.",
+		 "2.0.0", "O(N) where N is the number of provided keys.",
+		 "@write @list @slow @blocking"),
+	LIST_CMD("blmove", 6, AP_CMD_WRITE | AP_CMD_DENYOOM | AP_CMD_BLOCKING,
+		 1, 2, 1, cmd_blmove,
+		 "Pops an element from a list, pushes it to another list and "
+		 "returns it. Blocks until an element is available otherwise. "
+		 "Deletes the list if the last element was moved.",
+		 "6.2.0", O1, "@write @list @slow @blocking"),
+	LIST_CMD("brpoplpush", 4,
+		 AP_CMD_WRITE | AP_CMD_DENYOOM | AP_CMD_BLOCKING, 1, 2, 1,
+		 cmd_brpoplpush,
+		 "Pops an element from a list, pushes it to another list and "
+		 "returns it. Block until an element is available otherwise. "
+		 "Deletes the list if the last element was popped.",
+		 "2.2.0", O1, "@write @list @slow @blocking"),
+	{
+		.name = "blmpop",
+		.arity = -5,
+		.flags = AP_CMD_WRITE | AP_CMD_BLOCKING | AP_CMD_MOVABLE_KEYS,
+		.split = AP_SPLIT_NONE,
+		.fn = cmd_blmpop,
+		.getkeys = blmpop_keys,
+		.group = "list",
+		.summary = "Pops the first element from one of multiple lists. "
+			   "Blocks until an element is available otherwise. "
+			   "Deletes the list if the last element was popped.",
+		.since = "7.0.0",
+		.complexity = "O(N+M) where N is the number of provided keys "
+			      "and M is the number of elements returned.",
+		.acl_categories = "@write @list @slow @blocking",
+	},
 	{
 		.name = "lmpop",
 		.arity = -4,

@@ -50,6 +50,9 @@
 /* Longest timeout of a blocking command: about 292 years would overflow
  * the absolute deadline in ms; Redis stops at the same order. */
 #define AP_BLOCK_TIMEOUT_MS_MAX (1LL << 50)
+/* A blocking command whose keys span shards and found nothing tries
+ * again this often (each try is one transaction over its keys). */
+#define AP_SPAN_BLOCK_RETRY_MS 10
 /* Scratch keyspaces a shard keeps for commands spanning shards (each such
  * command in flight runs in its own); more are created on demand. */
 #define AP_SCRATCH_POOL 8

@@ -107,6 +107,8 @@ void ap_client_on_closed(struct ap_shard *s, struct ap_client *c)
 		ap_txn_unpark_client_gone(s, c);
 	if (c->blk_waiter)
 		ap_blk_cancel_local(s, c);
+	if (c->span_wait)
+		ap_xshard_span_gone(s, c);
 	if (c->blk_remote >= 0) {
 		ap_blk_drop_remote(s, c, c->blk_remote);
 		c->blk_remote = -1;

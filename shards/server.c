@@ -370,6 +370,8 @@ static void *shard_main(void *arg)
 		drain_inbound(s);
 		if (AP_UNLIKELY(s->blk.next_deadline_ms))
 			ap_blk_timeouts(s);
+		if (AP_UNLIKELY(s->span_waiters != NULL))
+			ap_xshard_span_retry(s);
 		if (AP_UNLIKELY(s->paused_clients))
 			ap_client_pause_check(s);
 		ap_client_run_pending(s);
@@ -380,6 +382,9 @@ static void *shard_main(void *arg)
 		if (atomic_load_explicit(&srv->stop, memory_order_relaxed))
 			break;
 		int64_t timeout_us = s->next_cron_us - (int64_t)now_us;
+		if (s->span_waiters &&
+		    timeout_us > AP_SPAN_BLOCK_RETRY_MS * 1000)
+			timeout_us = AP_SPAN_BLOCK_RETRY_MS * 1000;
 		if (s->blk.next_deadline_ms) { /* wake for a blocked timeout */
 			int64_t left_us =
 				(s->blk.next_deadline_ms - ap_unix_ms()) * 1000;

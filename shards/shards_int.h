@@ -133,6 +133,8 @@ struct ap_client {
 	struct ap_watched *watched; /* WATCHed keys, NULL if none */
 	struct ap_txn *txn;	    /* a spanning command's transaction */
 	struct ap_blk_waiter *blk_waiter; /* blocked here (block.c) */
+	struct ap_span_wait *span_wait;	  /* blocked across shards */
+	struct ap_client *span_next;	  /* shard's span_waiters list */
 	int blk_remote;			  /* shard of a remote blocked
 					     command in flight, or -1 */
 };
@@ -341,6 +343,7 @@ struct ap_shard {
 	char loop_why[256];
 	struct ap_txn_shard txn;
 	struct ap_blk_shard blk;
+	struct ap_client *span_waiters; /* blocked across shards */
 	/* shared */
 	alignas(AP_PAD_ALIGN) _Atomic int sleeping;
 	_Atomic int wake_pending;
@@ -423,6 +426,19 @@ void ap_shard_exec(struct ap_shard *s, struct ap_cmd_ctx *ctx);
  * the reply is in its output. */
 void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 			const struct ap_arg *argv);
+
+/* A blocking command whose keys span shards, waiting (xshard.c). */
+struct ap_span_wait {
+	const struct ap_cmd *cmd;
+	int argc;
+	struct ap_arg *argv;
+	int64_t deadline_ms; /* 0: forever */
+	int64_t next_try_ms;
+};
+/* Tries the spanning waiters again (every tick while there are some). */
+void ap_xshard_span_retry(struct ap_shard *s);
+/* A closing client leaves the spanning waiters. */
+void ap_xshard_span_gone(struct ap_shard *s, struct ap_client *c);
 
 /* A command flagged AP_CMD_WHOLE_KEYSPACE, run holding every shard's
  * whole-shard lock (several shards, outside EXEC). */

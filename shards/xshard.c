@@ -42,10 +42,13 @@ struct ap_arg *ap_args_copy(int argc, const struct ap_arg *argv)
 	return out;
 }
 
-static void run_cmd_on(struct ap_shard *s, const struct ap_cmd *cmd,
-		       struct ap_keyspace *ks, unsigned db_idx,
-		       struct ap_reply *r, int argc, const struct ap_arg *argv,
-		       struct ap_client *client, uint64_t *dirty)
+/* Runs a command; returns the timeout (ms, 0 forever) if it asked to
+ * block, else -1. Only gather may let a command block (no_block false). */
+static int64_t run_cmd_on(struct ap_shard *s, const struct ap_cmd *cmd,
+			  struct ap_keyspace *ks, unsigned db_idx,
+			  struct ap_reply *r, int argc,
+			  const struct ap_arg *argv, struct ap_client *client,
+			  uint64_t *dirty, bool no_block)
 {
 	struct ap_cmd_ctx ctx = {
 		.ks = ks,
@@ -58,10 +61,12 @@ static void run_cmd_on(struct ap_shard *s, const struct ap_cmd *cmd,
 		.cmd = cmd,
 		.server = client ? s->srv : NULL,
 		.client = client,
+		.no_block = no_block,
 	};
 	ap_shard_exec(s, &ctx);
 	if (dirty)
 		*dirty += ctx.dirty;
+	return ctx.block ? ctx.block_timeout_ms : -1;
 }
 
 /* A spanning command finished (its reply is written or the client is
@@ -227,7 +232,7 @@ static void split_part_run(struct ap_shard *s, struct ap_msg *m)
 	r.on_error = ap_shard_count_error;
 	r.on_error_ctx = s;
 	run_cmd_on(s, p->cmd, s->ks, p->db_idx, &r, p->argc, p->argv, NULL,
-		   NULL);
+		   NULL, true);
 	m->run = split_part_back;
 	ap_shard_send(s, m->home, m);
 }
@@ -298,7 +303,7 @@ static void split_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 		r.on_error = ap_shard_count_error;
 		r.on_error_ctx = s;
 		run_cmd_on(s, cmd, s->ks, p->db_idx, &r, p->argc, p->argv, NULL,
-			   NULL);
+			   NULL, true);
 		if (--op->remaining == 0)
 			split_finish(s, op);
 	}
@@ -316,6 +321,8 @@ struct gkey {
 
 struct gather_op {
 	struct ap_client *c;
+	bool no_block;		/* a blocking command answers at once */
+	int64_t block_ms;	/* it asked to block (ms, 0 forever); -1 no */
 	struct ap_keyspace *ks; /* scratch, this op's own */
 	const struct ap_cmd *cmd;
 	int argc;
@@ -368,10 +375,21 @@ static void gather_op_free(struct ap_shard *s, struct gather_op *op)
 	ap_free(op);
 }
 
+static void span_park(struct ap_shard *s, struct gather_op *op);
+
 static void gather_done(struct ap_shard *s, struct gather_op *op)
 {
 	struct ap_client *c = op->c;
+	if (op->block_ms >= 0) {
+		span_park(s, op);
+		return;
+	}
 	gather_op_free(s, op);
+	if (c->span_wait) { /* a blocked spanning command got its reply */
+		ap_free(c->span_wait->argv);
+		ap_free(c->span_wait);
+		c->span_wait = NULL;
+	}
 	span_complete(s, c);
 }
 
@@ -487,8 +505,9 @@ static void gather_execute(struct ap_shard *s, struct gather_op *op)
 	uint64_t dirty = 0;
 	/* Runs even if the client left: the command was received, and an
 	 * EXEC runs whole. */
-	run_cmd_on(s, op->cmd, sks, c->db_idx, &c->reply, op->argc, op->argv, c,
-		   &dirty);
+	op->block_ms = run_cmd_on(s, op->cmd, sks, c->db_idx, &c->reply,
+				  op->argc, op->argv, c, &dirty,
+				  op->no_block || c->exec != NULL);
 	struct ap_entry **post = ap_calloc((size_t)op->nkeys, sizeof(*post));
 	for (int i = 0; i < op->nkeys; i++) {
 		struct gkey *k = &op->keys[i];
@@ -527,11 +546,13 @@ static void gather_add_key(struct ap_shard *s, struct gather_op *op,
 }
 
 static void gather_start(struct ap_client *c, const struct ap_cmd *cmd,
-			 int argc, const struct ap_arg *argv)
+			 int argc, const struct ap_arg *argv, bool no_block)
 {
 	struct ap_shard *s = c->shard;
 	struct gather_op *op = ap_calloc(1, sizeof(*op));
 	op->ks = scratch_take(s);
+	op->no_block = no_block;
+	op->block_ms = -1;
 	op->c = c;
 	op->cmd = cmd;
 	op->argc = argc;
@@ -564,19 +585,20 @@ static void gather_start(struct ap_client *c, const struct ap_cmd *cmd,
 /* Runs a spanning command whose locks are held (or that runs inside an
  * EXEC holding them). */
 static void span_run(struct ap_client *c, const struct ap_cmd *cmd, int argc,
-		     const struct ap_arg *argv)
+		     const struct ap_arg *argv, bool no_block)
 {
 	if (cmd->split == AP_SPLIT_ARRAY || cmd->split == AP_SPLIT_SUM ||
 	    cmd->split == AP_SPLIT_OK)
 		split_start(c, cmd, argc, argv);
 	else
-		gather_start(c, cmd, argc, argv);
+		gather_start(c, cmd, argc, argv, no_block);
 }
 
 struct span_args {
 	const struct ap_cmd *cmd;
 	int argc;
 	struct ap_arg *argv;
+	bool no_block;
 };
 
 static void span_locked(struct ap_shard *home, struct ap_txn *t)
@@ -584,7 +606,7 @@ static void span_locked(struct ap_shard *home, struct ap_txn *t)
 	struct ap_client *c = t->client;
 	struct span_args *a = t->arg;
 	c->inflight--; /* the lock wait's reference; span_run takes its own */
-	span_run(c, a->cmd, a->argc, a->argv);
+	span_run(c, a->cmd, a->argc, a->argv, a->no_block);
 	ap_free(a->argv);
 	ap_free(a);
 	(void)home;
@@ -606,15 +628,26 @@ static unsigned copy_dest_db(struct ap_shard *s, const struct ap_cmd *cmd,
 	return db;
 }
 
+static void span_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
+		       const struct ap_arg *argv, bool no_block);
+
 void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 			const struct ap_arg *argv)
 {
+	span_start(c, cmd, argc, argv, false);
+}
+
+/* Locks the keys of a spanning command, then runs it. */
+static void span_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
+		       const struct ap_arg *argv, bool no_block)
+{
 	struct ap_shard *s = c->shard;
 	if (c->exec) { /* the EXEC holds every lock it needs */
-		span_run(c, cmd, argc, argv);
+		span_run(c, cmd, argc, argv, true);
 		return;
 	}
 	struct span_args *a = ap_malloc(sizeof(*a));
+	a->no_block = no_block;
 	a->cmd = cmd;
 	a->argc = argc;
 	a->argv = ap_args_copy(argc, argv);
@@ -637,6 +670,82 @@ void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 	c->flags |= AP_CF_WAITING;
 	c->inflight++;
 	ap_txn_start(s, t, span_locked);
+}
+
+/* ======================= blocking across shards ======================== */
+
+/*
+ * A blocking command whose keys span shards (BLMOVE from a list on one
+ * shard to one on another) found nothing: its locks are released and the
+ * client waits here, on its home shard, trying again every
+ * AP_SPAN_BLOCK_RETRY_MS (each try is a whole transaction, so the move
+ * stays atomic) until it gets data or its timeout passes (then one last
+ * try that does not block answers the null). Waiters on one shard's keys
+ * are served in order by block.c; these are not (rare, and polled).
+ */
+static void span_park(struct ap_shard *s, struct gather_op *op)
+{
+	struct ap_client *c = op->c;
+	if (c->txn) {
+		ap_txn_finish(s, c->txn);
+		c->txn = NULL;
+	}
+	if (!c->span_wait) {
+		struct ap_span_wait *w = ap_calloc(1, sizeof(*w));
+		w->cmd = op->cmd;
+		w->argc = op->argc;
+		w->argv = op->argv;
+		op->argv = NULL;
+		w->deadline_ms = op->block_ms ? s->now_ms + op->block_ms : 0;
+		c->span_wait = w;
+	}
+	gather_op_free(s, op);
+	if (c->flags & AP_CF_CLOSED) {
+		ap_free(c->span_wait->argv);
+		ap_free(c->span_wait);
+		c->span_wait = NULL;
+		c->flags &= ~AP_CF_WAITING;
+		ap_client_msg_back(c);
+		return;
+	}
+	c->span_wait->next_try_ms = s->now_ms + AP_SPAN_BLOCK_RETRY_MS;
+	c->span_next = s->span_waiters;
+	s->span_waiters = c;
+	c->inflight--; /* the client stays WAITING, on the list */
+}
+
+void ap_xshard_span_retry(struct ap_shard *s)
+{
+	struct ap_client **pp = &s->span_waiters;
+	while (*pp) {
+		struct ap_client *c = *pp;
+		struct ap_span_wait *w = c->span_wait;
+		bool expired = w->deadline_ms && s->now_ms >= w->deadline_ms;
+		if (s->now_ms < w->next_try_ms && !expired) {
+			pp = &c->span_next;
+			continue;
+		}
+		*pp = c->span_next;
+		c->span_next = NULL;
+		c->inflight++; /* the retry's reference (span_start's is its
+				  own) */
+		span_start(c, w->cmd, w->argc, w->argv, expired);
+		c->inflight--;
+	}
+}
+
+void ap_xshard_span_gone(struct ap_shard *s, struct ap_client *c)
+{
+	struct ap_client **pp = &s->span_waiters;
+	while (*pp && *pp != c)
+		pp = &(*pp)->span_next;
+	if (!*pp)
+		return; /* a retry is in flight: it cleans up */
+	*pp = c->span_next;
+	ap_free(c->span_wait->argv);
+	ap_free(c->span_wait);
+	c->span_wait = NULL;
+	c->flags &= ~AP_CF_WAITING;
 }
 
 /* ======================= whole-keyspace commands ======================= */

@@ -1,0 +1,189 @@
+"""Blocking list commands with several connections and shards: wake-ups
+by pushes from other connections (keys on every shard), FIFO order of
+waiters, timeouts, CLIENT UNBLOCK, disconnects, MULTI, and BLMOVE between
+shards staying atomic. Error replies are compared with redis-server."""
+import socket
+import threading
+import time
+
+import pytest
+import redis
+
+from conftest import SHARDS, key_on
+
+
+def later(fn, *args):
+    """Runs fn(*args) in a thread; returns a getter for its result."""
+    box = {}
+
+    def run():
+        try:
+            box["v"] = fn(*args)
+        except Exception as e:  # handed to the test
+            box["e"] = e
+    t = threading.Thread(target=run)
+    t.start()
+
+    def get(timeout=10):
+        t.join(timeout)
+        assert not t.is_alive(), "still blocked"
+        if "e" in box:
+            raise box["e"]
+        return box["v"]
+    return get
+
+
+def blocked_count(c):
+    return c.info("clients")["blocked_clients"]
+
+
+def wait_blocked(c, n, timeout=5):
+    end = time.time() + timeout
+    while time.time() < end:
+        if sum(1 for cl in c.client_list()
+               if cl.get("cmd", "").startswith(("bl", "br", "bz"))) >= n:
+            return
+        time.sleep(0.01)
+    raise AssertionError("clients did not block")
+
+
+def test_errors_like_redis(server, redis_ref):
+    for c in (server, redis_ref):
+        c.set("str", "x")
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("BLPOP", "k", "-1")
+        assert str(e.value) == "timeout is negative"
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("BLPOP", "k", "abc")
+        assert str(e.value) == "timeout is not a float or out of range"
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("BLPOP", "str", "0")
+        assert "WRONGTYPE" in str(e.value)
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("BLMPOP", "0", "0", "k", "LEFT")
+        assert str(e.value) == "numkeys should be greater than 0"
+
+
+def test_immediate_data_and_timeout(server, redis_ref):
+    for c in (server, redis_ref):
+        c.delete("a", "b")
+        c.rpush("b", "1", "2")
+        assert c.blpop(["a", "b"], 1) == (b"b", b"1")
+        assert c.brpop(["a", "b"], 1) == (b"b", b"2")
+        t0 = time.time()
+        assert c.blpop(["a", "b"], 0.2) is None
+        assert 0.15 <= time.time() - t0 < 2
+        assert c.execute_command("BLMPOP", "0.1", "2", "a", "b",
+                                 "LEFT") is None
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_push_from_another_connection_wakes(apiary, shard):
+    k = key_on(shard, "wake", SHARDS)
+    waiter, pusher = apiary.client(), apiary.client()
+    get = later(waiter.blpop, [k], 5)
+    wait_blocked(pusher, 1)
+    assert pusher.rpush(k, "x") == 1
+    assert get() == (k.encode(), b"x")
+    assert pusher.exists(k) == 0
+
+
+def test_waiters_are_served_in_order(apiary):
+    k = key_on(SHARDS - 1, "fifo", SHARDS)
+    c = apiary.client()
+    gets = []
+    for i in range(3):
+        gets.append(later(apiary.client().blpop, [k], 10))
+        wait_blocked(c, i + 1)
+    c.rpush(k, "a", "b", "c")
+    assert [g()[1] for g in gets] == [b"a", b"b", b"c"]
+
+
+def test_blmove_between_shards_is_atomic(apiary):
+    src = key_on(0, "src", SHARDS)
+    dst = key_on(SHARDS - 1, "dst", SHARDS)
+    c = apiary.client()
+    get = later(apiary.client().blmove, src, dst, 5, "LEFT", "RIGHT")
+    time.sleep(0.1)
+    c.rpush(src, "v")
+    assert get() == b"v"
+    assert c.lrange(dst, 0, -1) == [b"v"] and c.exists(src) == 0
+    # With data already there: moved at once; timeouts answer null.
+    c.rpush(src, "w")
+    assert c.brpoplpush(src, dst, 1) == b"w"
+    t0 = time.time()
+    assert c.blmove(src, dst, 0.2, "LEFT", "LEFT") is None
+    assert time.time() - t0 >= 0.15
+
+
+def test_blocking_inside_multi_does_not_block(server):
+    p = server.pipeline(transaction=True)
+    p.blpop(["nothing"], 0).brpoplpush("nothing", "x", 0)
+    assert p.execute() == [None, None]
+
+
+def test_client_unblock(apiary):
+    c = apiary.client()
+    w = apiary.client()
+    wid = w.client_id()
+    get = later(w.blpop, ["never"], 0)
+    wait_blocked(c, 1)
+    assert c.client_unblock(wid) == 1
+    assert get() is None
+    assert c.client_unblock(wid) == 0  # not blocked any more
+    get = later(w.blpop, ["never"], 0)
+    wait_blocked(c, 1)
+    assert c.client_unblock(wid, error=True) == 1
+    with pytest.raises(redis.ResponseError) as e:
+        get()
+    assert "UNBLOCKED" in str(e.value)
+
+
+def test_disconnected_waiter_takes_nothing(apiary):
+    k = key_on(0, "gone", SHARDS)
+    c = apiary.client()
+    s = socket.create_connection(("127.0.0.1", apiary.port))
+    s.sendall(b"*3\r\n$5\r\nBLPOP\r\n$%d\r\n%s\r\n$1\r\n0\r\n"
+              % (len(k), k.encode()))
+    wait_blocked(c, 1)
+    s.close()
+    time.sleep(0.2)
+    c.rpush(k, "kept")
+    time.sleep(0.1)
+    assert c.lrange(k, 0, -1) == [b"kept"]
+
+
+def test_many_waiters_many_pushers(apiary):
+    """Every pushed element reaches exactly one waiter."""
+    keys = [key_on(i % SHARDS, "mq%d" % i, SHARDS) for i in range(4)]
+    n_waiters, per = 8, 25
+    got = []
+    lock = threading.Lock()
+
+    def waiter():
+        c = apiary.client()
+        while True:
+            r = c.blpop(keys, 5)
+            if r is None or r[1] == b"stop":
+                return
+            with lock:
+                got.append(r[1])
+
+    ts = [threading.Thread(target=waiter) for _ in range(n_waiters)]
+    for t in ts:
+        t.start()
+    p = apiary.client()
+    sent = []
+    for i in range(n_waiters * per):
+        v = b"v%d" % i
+        p.rpush(keys[i % len(keys)], v)
+        sent.append(v)
+    for _ in range(n_waiters):
+        p.rpush(keys[0], "stop")
+    for t in ts:
+        t.join(30)
+    # Waiters stop at the first "stop": what they left is still listed.
+    left = [v for k in keys for v in p.lrange(k, 0, -1) if v != b"stop"]
+    assert len(set(got)) == len(got)
+    assert sorted(got + left) == sorted(sent)
+    assert len(got) >= len(sent) // 4
