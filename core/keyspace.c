@@ -101,7 +101,21 @@ struct ap_db {
 	struct vol vol;
 };
 
+/* Lazy free: values and flushed tables too big to free in one go, freed
+ * a budget at a time by ap_keyspace_lazy_step. */
+struct lazy_item {
+	struct lazy_item *next;
+	struct ap_entry **buckets; /* a flushed table, or NULL */
+	size_t bucket_count, pos;
+	void *obj; /* a collection value */
+	enum ap_type type;
+	enum ap_enc enc;
+};
+
 struct ap_keyspace {
+	struct lazy_item *lazy_head, *lazy_tail;
+	size_t lazy_count; /* items queued */
+	bool lazy_on;	   /* big values are freed lazily */
 	struct ap_db *dbs;
 	unsigned db_count;
 	bool active_expire;
@@ -506,6 +520,112 @@ void ap_entry_free(struct ap_entry *e)
 	ap_free(e);
 }
 
+/* ------------------------------------------------------------ lazy free */
+
+static void lazy_push(struct ap_keyspace *ks, struct lazy_item *it)
+{
+	it->next = NULL;
+	if (ks->lazy_tail)
+		ks->lazy_tail->next = it;
+	else
+		ks->lazy_head = it;
+	ks->lazy_tail = it;
+	ks->lazy_count++;
+}
+
+/*
+ * Frees an entry that left the table. A collection with more than
+ * AP_LAZYFREE_THRESHOLD elements goes to the lazy list (when lazy free is
+ * on for this keyspace) and is freed a budget at a time; everything else
+ * at once.
+ */
+static void entry_dispose(struct ap_keyspace *ks, struct ap_entry *e)
+{
+	enum ap_type type = entry_type(e);
+
+	if (ks->lazy_on && type != AP_TYPE_STRING &&
+	    ops_of(type)->free_some != NULL &&
+	    ops_of(type)->length(entry_ptr(e), entry_enc(e)) >
+		    AP_LAZYFREE_THRESHOLD) {
+		struct lazy_item *it = ap_calloc(1, sizeof(*it));
+		it->obj = entry_ptr(e);
+		it->type = type;
+		it->enc = entry_enc(e);
+		lazy_push(ks, it);
+		ap_free(e);
+		return;
+	}
+	ap_entry_free(e);
+}
+
+void ap_keyspace_set_lazyfree(struct ap_keyspace *ks, bool on)
+{
+	ks->lazy_on = on;
+}
+
+bool ap_keyspace_lazy_pending(const struct ap_keyspace *ks)
+{
+	return ks->lazy_head != NULL;
+}
+
+size_t ap_keyspace_lazy_count(const struct ap_keyspace *ks)
+{
+	return ks->lazy_count;
+}
+
+/* Works on the first lazy item within budget; true when it is gone. */
+static bool lazy_item_step(struct ap_keyspace *ks, struct lazy_item *it,
+			   size_t *budget)
+{
+	if (it->buckets == NULL) {
+		const struct ap_type_ops *ops = ops_of(it->type);
+		size_t step = *budget;
+		*budget = 0;
+		return ops->free_some(it->obj, it->enc, step);
+	}
+	while (it->pos<it->bucket_count && * budget> 0) {
+		struct ap_entry *e = it->buckets[it->pos];
+		while (e != NULL && *budget > 0) {
+			struct ap_entry *next = e->next;
+			entry_dispose(ks, e); /* big values queue behind */
+			e = next;
+			(*budget)--;
+		}
+		it->buckets[it->pos] = e;
+		if (e == NULL)
+			it->pos++;
+	}
+	if (it->pos < it->bucket_count)
+		return false;
+	ap_free(it->buckets);
+	return true;
+}
+
+bool ap_keyspace_lazy_step(struct ap_keyspace *ks, size_t budget)
+{
+	while (ks->lazy_head != NULL && budget > 0) {
+		struct lazy_item *it = ks->lazy_head;
+		if (!lazy_item_step(ks, it, &budget))
+			break;
+		ks->lazy_head = it->next;
+		if (ks->lazy_head == NULL)
+			ks->lazy_tail = NULL;
+		ks->lazy_count--;
+		ap_free(it);
+	}
+	return ks->lazy_head != NULL;
+}
+
+/* Frees everything queued at once (keyspace destruction). */
+static void lazy_drain(struct ap_keyspace *ks)
+{
+	bool on = ks->lazy_on;
+	ks->lazy_on = false;
+	while (ap_keyspace_lazy_step(ks, SIZE_MAX))
+		;
+	ks->lazy_on = on;
+}
+
 /*
  * Deep copy of e: a new block with the same key, TTL, LRU and a duplicated
  * value, not linked anywhere and owned by the caller.
@@ -841,7 +961,7 @@ static void db_expire_link(struct ap_db *db, struct ap_entry **link, int tbl)
 {
 	struct ap_entry *e = db_unlink(db, link, tbl);
 
-	ap_entry_free(e);
+	entry_dispose(db->ks, e);
 	db->ks->stats.expired++;
 	db->ks->stats.dirty++;
 	db_shrink_if_needed(db);
@@ -930,7 +1050,7 @@ static struct ap_entry *db_store(struct ap_db *db, struct ap_entry *ne,
 	if (link != NULL) {
 		struct ap_entry *old = *link;
 		db_swap(db, link, ne);
-		ap_entry_free(old);
+		entry_dispose(db->ks, old);
 	} else {
 		db_link_new(db, ne, h);
 	}
@@ -982,16 +1102,26 @@ bool ap_db_delete(struct ap_db *db, const char *key, size_t klen)
 
 	if (link == NULL)
 		return false;
-	ap_entry_free(db_unlink(db, link, tbl));
+	entry_dispose(db->ks, db_unlink(db, link, tbl));
 	db_shrink_if_needed(db);
 	return true;
 }
 
-/* Frees every entry, both bucket arrays and the volatile vector. O(n). */
+/* Frees every entry, both bucket arrays and the volatile vector: in one
+ * go (O(n)) when lazy free is off, else the tables go to the lazy list
+ * (O(1) here; ap_keyspace_lazy_step frees them). */
 void ap_db_flush(struct ap_db *db)
 {
 	for (int t = 0; t < 2; t++) {
 		struct table *ht = &db->ht[t];
+		if (db->ks->lazy_on && ht->b != NULL) {
+			struct lazy_item *it = ap_calloc(1, sizeof(*it));
+			it->buckets = ht->b;
+			it->bucket_count = table_size(ht);
+			lazy_push(db->ks, it);
+			memset(ht, 0, sizeof(*ht));
+			continue;
+		}
 		for (size_t i = 0; i < table_size(ht); i++) {
 			struct ap_entry *e = ht->b[i];
 			while (e != NULL) {
@@ -1048,7 +1178,7 @@ struct ap_entry *ap_db_attach(struct ap_db *db, struct ap_entry *e,
 	if (link != NULL) {
 		struct ap_entry *old = *link;
 		db_swap(db, link, ne);
-		ap_entry_free(old);
+		entry_dispose(db->ks, old);
 	} else {
 		db_link_new(db, ne, h);
 	}
@@ -1315,8 +1445,10 @@ void ap_keyspace_destroy(struct ap_keyspace *ks)
 {
 	if (ks == NULL)
 		return;
+	ks->lazy_on = false;
 	for (unsigned i = 0; i < ks->db_count; i++)
 		ap_db_flush(&ks->dbs[i]);
+	lazy_drain(ks);
 	ap_free(ks->dbs);
 	ap_free(ks);
 }

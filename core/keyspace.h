@@ -120,6 +120,17 @@ void ap_keyspace_set_active_expire(struct ap_keyspace *ks, bool on);
  * (Redis's sampling algorithm) and incremental rehash, spending at most
  * about budget_us. Returns the keys expired. */
 size_t ap_keyspace_cron(struct ap_keyspace *ks, uint64_t budget_us);
+/* Lazy free (off by default): deleted or overwritten collections bigger
+ * than AP_LAZYFREE_THRESHOLD elements, and flushed tables, are queued and
+ * freed by ap_keyspace_lazy_step, a budget of elements at a time, so no
+ * call frees O(n) in one go. The owner calls the step every loop tick
+ * while ap_keyspace_lazy_pending. */
+void ap_keyspace_set_lazyfree(struct ap_keyspace *ks, bool on);
+bool ap_keyspace_lazy_pending(const struct ap_keyspace *ks);
+/* Items (values or tables) waiting (INFO lazyfree_pending_objects). */
+size_t ap_keyspace_lazy_count(const struct ap_keyspace *ks);
+/* Frees about `budget` elements; true while more is pending. */
+bool ap_keyspace_lazy_step(struct ap_keyspace *ks, size_t budget);
 /* LRU clock (seconds, 24 bits wrapping) stamped on entries on access. */
 uint32_t ap_keyspace_lru_clock(const struct ap_keyspace *ks);
 

@@ -87,6 +87,9 @@
 
 /* Lazy free: elements released per loop tick for big deleted values. */
 #define AP_LAZYFREE_BUDGET 4096
+/* Collections with more elements than this are freed lazily (Redis's
+ * LAZYFREE_THRESHOLD). */
+#define AP_LAZYFREE_THRESHOLD 64
 
 /* Total bytes of one listpack (core/listpack.h). A list element larger
  * than a node gets a one-element listpack of its own, so the largest bulk

@@ -348,6 +348,7 @@ static void *shard_main(void *arg)
 		return NULL;
 	}
 	s->ks = ap_keyspace_create((unsigned)s->cfg.databases);
+	ap_keyspace_set_lazyfree(s->ks, true);
 	ap_keyspace_set_active_expire(s->ks, s->cfg.active_expire);
 	s->now_ms = ap_unix_ms();
 	s->st.ops_sample_ms = s->now_ms;
@@ -372,6 +373,8 @@ static void *shard_main(void *arg)
 			ap_blk_timeouts(s);
 		if (AP_UNLIKELY(s->span_waiters != NULL))
 			ap_xshard_span_retry(s);
+		bool lazy = AP_UNLIKELY(ap_keyspace_lazy_pending(s->ks)) &&
+			    ap_keyspace_lazy_step(s->ks, AP_LAZYFREE_BUDGET);
 		if (AP_UNLIKELY(s->paused_clients))
 			ap_client_pause_check(s);
 		ap_client_run_pending(s);
@@ -393,7 +396,7 @@ static void *shard_main(void *arg)
 		}
 		if (timeout_us < 0)
 			timeout_us = 0;
-		if (s->pending || spilled) {
+		if (s->pending || spilled || lazy) {
 			timeout_us = 0;
 		} else {
 			atomic_store(&s->sleeping, 1);
