@@ -164,7 +164,7 @@ struct ap_dict_node *ap_dict_find_hashed(struct ap_dict *d, const char *key,
 					 size_t len, uint64_t hash);
 
 /* Inserts node, whose key the CALLER GUARANTEES is not in the dict yet
- * (asserted only in debug builds of the tests). May start a resize and do
+ * (not checked: a duplicate would shadow the other). May start a resize and do
  * a rehash step. O(1). */
 void ap_dict_insert(struct ap_dict *d, struct ap_dict_node *node);
 
