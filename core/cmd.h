@@ -157,6 +157,8 @@ extern const struct ap_cmd ap_cmds_list[];
 extern const struct ap_cmd ap_cmds_hash[];
 extern const struct ap_cmd ap_cmds_set[];
 extern const struct ap_cmd ap_cmds_zset[];
+extern const struct ap_cmd ap_cmds_sort[];
+extern const struct ap_cmd ap_cmds_dump[];
 /* The collection types' value operations (NULL while a type is absent). */
 extern const struct ap_type_ops *const ap_list_type_ops;
 extern const struct ap_type_ops *const ap_hash_type_ops;

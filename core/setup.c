@@ -26,4 +26,6 @@ void ap_core_setup(void)
 	ap_cmd_table_add(ap_cmds_hash);
 	ap_cmd_table_add(ap_cmds_set);
 	ap_cmd_table_add(ap_cmds_zset);
+	ap_cmd_table_add(ap_cmds_sort);
+	ap_cmd_table_add(ap_cmds_dump);
 }
