@@ -203,7 +203,11 @@ struct ap_txn {
 	bool started;
 	_Atomic bool watch_failed;
 	ap_txn_fn *on_locked;
-	void *arg;	       /* the caller's */
+	void *arg; /* the caller's */
+	/* Optional: runs on each shard of the chain right after that shard
+	 * granted its locks (before the chain moves on). */
+	ap_txn_fn *on_grant;
+	void *grant_arg;
 	struct txn_req **reqs; /* [nshards] */
 	struct txn_req *first;
 	int nreqs;

@@ -401,6 +401,8 @@ static void req_granted(struct ap_shard *s, struct txn_req *req)
 	if (req->nwatch && !req_watch_ok(s, req))
 		atomic_store_explicit(&t->watch_failed, true,
 				      memory_order_relaxed);
+	if (t->on_grant)
+		t->on_grant(s, t);
 	if (req->chain_next) {
 		req->chain_next->m.run = req_arrive_msg;
 		req->chain_next->m.home = (uint16_t)t->home;

@@ -237,8 +237,10 @@ static void split_part_run(struct ap_shard *s, struct ap_msg *m)
 	ap_shard_send(s, m->home, m);
 }
 
-static void split_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
-			const struct ap_arg *argv)
+/* Builds a split operation: one part (its own argv) per shard. */
+static struct split_op *split_prepare(struct ap_client *c,
+				      const struct ap_cmd *cmd, int argc,
+				      const struct ap_arg *argv)
 {
 	struct ap_shard *s = c->shard;
 	int n = s->srv->nshards;
@@ -287,6 +289,28 @@ static void split_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 	}
 	ap_free(tmp);
 	ap_free(cnt);
+	return op;
+}
+
+/* Runs this shard's part of a split command in place. */
+static void split_part_here(struct ap_shard *s, struct split_part *p)
+{
+	struct ap_reply r;
+	ap_reply_init(&r, &p->out, p->proto);
+	r.on_error = ap_shard_count_error;
+	r.on_error_ctx = s;
+	run_cmd_on(s, p->cmd, s->ks, p->db_idx, &r, p->argc, p->argv, NULL,
+		   NULL, true);
+}
+
+/* Sends the parts and runs the local one (inside an EXEC, whose locks
+ * cover the keys). */
+static void split_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
+			const struct ap_arg *argv)
+{
+	struct ap_shard *s = c->shard;
+	int n = s->srv->nshards;
+	struct split_op *op = split_prepare(c, cmd, argc, argv);
 	c->flags |= AP_CF_WAITING;
 	c->inflight++;
 	/* Remote parts first, so they run while the local part runs. */
@@ -297,16 +321,34 @@ static void split_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 		}
 	}
 	if (op->parts[s->id]) {
-		struct split_part *p = op->parts[s->id];
-		struct ap_reply r;
-		ap_reply_init(&r, &p->out, p->proto);
-		r.on_error = ap_shard_count_error;
-		r.on_error_ctx = s;
-		run_cmd_on(s, cmd, s->ks, p->db_idx, &r, p->argc, p->argv, NULL,
-			   NULL, true);
+		split_part_here(s, op->parts[s->id]);
 		if (--op->remaining == 0)
 			split_finish(s, op);
 	}
+}
+
+/*
+ * A split command as a transaction runs each part on its shard the
+ * moment that shard grants the part's locks (the parts are independent
+ * and cannot fail halfway), so the whole command costs the lock chain
+ * and the release: no extra round trip. Nobody sees a part's effect
+ * before the release, since the locks stay held until then.
+ */
+static void split_on_grant(struct ap_shard *s, struct ap_txn *t)
+{
+	struct split_op *op = t->grant_arg;
+	struct split_part *p = op->parts[s->id];
+	if (p)
+		split_part_here(s, p);
+}
+
+static void split_locked(struct ap_shard *home, struct ap_txn *t)
+{
+	struct split_op *op = t->grant_arg;
+	/* Every part ran at its grant; split_finish drops the reference the
+	 * lock wait took. */
+	op->remaining = 0;
+	split_finish(home, op);
 }
 
 /* ======================= gather / execute / write back ================= */
@@ -644,6 +686,29 @@ static void span_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 	struct ap_shard *s = c->shard;
 	if (c->exec) { /* the EXEC holds every lock it needs */
 		span_run(c, cmd, argc, argv, true);
+		return;
+	}
+	if (cmd->split == AP_SPLIT_ARRAY || cmd->split == AP_SPLIT_SUM ||
+	    cmd->split == AP_SPLIT_OK) {
+		struct ap_txn *t = ap_txn_create(s, c);
+		struct split_op *op = split_prepare(c, cmd, argc, argv);
+		t->grant_arg = op;
+		t->on_grant = split_on_grant;
+		bool write = cmd->flags & AP_CMD_WRITE;
+		for (int sh = 0; sh < s->srv->nshards; sh++) {
+			struct split_part *p = op->parts[sh];
+			if (!p)
+				continue;
+			int first = cmd->first_key;
+			int step = cmd->key_step > 0 ? cmd->key_step : 1;
+			for (int i = first; i < p->argc; i += step)
+				ap_txn_add_key(t, c->db_idx, p->argv[i].p,
+					       p->argv[i].len, write);
+		}
+		c->txn = t;
+		c->flags |= AP_CF_WAITING;
+		c->inflight++;
+		ap_txn_start(s, t, split_locked);
 		return;
 	}
 	struct span_args *a = ap_malloc(sizeof(*a));
