@@ -968,22 +968,22 @@ static void cmd_zpopmax(struct ap_cmd_ctx *c)
  * members from the first non-empty set; replies [key, [[member, score],
  * ...]] (nested in both protocols) or a null array.
  */
-static void cmd_zmpop(struct ap_cmd_ctx *c)
+static void zmpop_generic(struct ap_cmd_ctx *c, int nk, int64_t timeout_ms)
 {
 	long long numkeys, count = 1;
 	bool max, counted = false;
 	int where;
 
-	if (!ap_str_to_ll(c->argv[1].p, c->argv[1].len, &numkeys) ||
+	if (!ap_str_to_ll(c->argv[nk].p, c->argv[nk].len, &numkeys) ||
 	    numkeys <= 0) {
 		ap_reply_error(c->r, ERR_NUMKEYS);
 		return;
 	}
-	if (numkeys > c->argc - 3) {
+	if (numkeys > c->argc - nk - 2) {
 		ap_reply_error(c->r, AP_ERR_SYNTAX);
 		return;
 	}
-	where = 2 + (int)numkeys;
+	where = nk + 1 + (int)numkeys;
 	max = ap_arg_eq(&c->argv[where], "max");
 	if (!max && !ap_arg_eq(&c->argv[where], "min")) {
 		ap_reply_error(c->r, AP_ERR_SYNTAX);
@@ -1004,7 +1004,7 @@ static void cmd_zmpop(struct ap_cmd_ctx *c)
 		counted = true;
 		j++;
 	}
-	for (int k = 2; k < where; k++) {
+	for (int k = nk + 1; k < where; k++) {
 		struct zset_w w;
 		size_t n;
 
@@ -1023,7 +1023,65 @@ static void cmd_zmpop(struct ap_cmd_ctx *c)
 		c->dirty += n;
 		return;
 	}
+	if (timeout_ms >= 0 && ap_cmd_block(c, timeout_ms))
+		return;
 	ap_reply_null_array(c->r);
+}
+
+static void cmd_zmpop(struct ap_cmd_ctx *c)
+{
+	zmpop_generic(c, 1, -1);
+}
+
+/* BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]. */
+static void cmd_bzmpop(struct ap_cmd_ctx *c)
+{
+	int64_t ms;
+
+	if (!ap_arg_timeout(c, &c->argv[1], &ms))
+		return;
+	zmpop_generic(c, 2, ms);
+}
+
+/*
+ * BZPOPMIN / BZPOPMAX key [key ...] timeout: [key, member, score] from the
+ * first non-empty set in argument order (WRONGTYPE on the way), else
+ * block; the timeout answers a null array.
+ */
+static void bzpop_generic(struct ap_cmd_ctx *c, bool max)
+{
+	int64_t ms;
+
+	if (!ap_arg_timeout(c, &c->argv[c->argc - 1], &ms))
+		return;
+	for (int k = 1; k < c->argc - 1; k++) {
+		struct zset_w w;
+		enum open_result res = zset_open(c, k, &w, false, 0, 0);
+
+		if (res == OPEN_ERR)
+			return;
+		if (res == OPEN_MISSING)
+			continue;
+		ap_reply_array(c->r, 3);
+		ap_reply_bulk(c->r, c->argv[k].p, c->argv[k].len);
+		(void)ap_zset_pop(&w.z, max, 1, emit_flat, c->r);
+		zset_close(c, &w);
+		c->dirty++;
+		return;
+	}
+	if (ap_cmd_block(c, ms))
+		return;
+	ap_reply_null_array(c->r);
+}
+
+static void cmd_bzpopmin(struct ap_cmd_ctx *c)
+{
+	bzpop_generic(c, false);
+}
+
+static void cmd_bzpopmax(struct ap_cmd_ctx *c)
+{
+	bzpop_generic(c, true);
 }
 
 /* --- ZRANDMEMBER ------------------------------------------------------ */
@@ -1089,6 +1147,13 @@ static size_t keys_numkeys(int argc, const struct ap_arg *argv, int *idx,
 			   size_t max)
 {
 	return ap_cmd_keys_numkeys(argc, argv, idx, max, 0, 1);
+}
+
+/* BZMPOP: numkeys at argv[2]. */
+static size_t keys_bzmpop(int argc, const struct ap_arg *argv, int *idx,
+			  size_t max)
+{
+	return ap_cmd_keys_numkeys(argc, argv, idx, max, 0, 2);
 }
 
 /* The STORE forms: the destination at argv[1], numkeys at argv[2]. */
@@ -1411,6 +1476,54 @@ const struct ap_cmd ap_cmds_zset[] = {
 		       "sorted set, and M being the number of elements "
 		       "popped.",
 	 .acl_categories = ACL_WS},
+	{.name = "bzpopmin",
+	 .arity = -3,
+	 .flags = AP_CMD_WRITE | AP_CMD_FAST | AP_CMD_BLOCKING,
+	 .first_key = 1,
+	 .last_key = -2,
+	 .key_step = 1,
+	 .fn = cmd_bzpopmin,
+	 .group = "sorted-set",
+	 .summary = "Removes and returns the member with the lowest score "
+		    "from one or more sorted sets. Blocks until a member is "
+		    "available otherwise. Deletes the sorted set if the last "
+		    "element was popped.",
+	 .since = "5.0.0",
+	 .complexity = "O(log(N)) with N being the number of elements in "
+		       "the sorted set.",
+	 .acl_categories = "@write @sortedset @fast @blocking"},
+	{.name = "bzpopmax",
+	 .arity = -3,
+	 .flags = AP_CMD_WRITE | AP_CMD_FAST | AP_CMD_BLOCKING,
+	 .first_key = 1,
+	 .last_key = -2,
+	 .key_step = 1,
+	 .fn = cmd_bzpopmax,
+	 .group = "sorted-set",
+	 .summary = "Removes and returns the member with the highest score "
+		    "from one or more sorted sets. Blocks until a member "
+		    "available otherwise.  Deletes the sorted set if the last "
+		    "element was popped.",
+	 .since = "5.0.0",
+	 .complexity = "O(log(N)) with N being the number of elements in "
+		       "the sorted set.",
+	 .acl_categories = "@write @sortedset @fast @blocking"},
+	{.name = "bzmpop",
+	 .arity = -5,
+	 .flags = AP_CMD_WRITE | AP_CMD_BLOCKING | AP_CMD_MOVABLE_KEYS,
+	 MOVABLE(keys_bzmpop),
+	 .fn = cmd_bzmpop,
+	 .group = "sorted-set",
+	 .summary = "Removes and returns a member by score from one or more "
+		    "sorted sets. Blocks until a member is available "
+		    "otherwise. Deletes the sorted set if the last element "
+		    "was popped.",
+	 .since = "7.0.0",
+	 .complexity = "O(K) + O(M*log(N)) where K is the number of "
+		       "provided keys, N being the number of elements in the "
+		       "sorted set, and M being the number of elements "
+		       "popped.",
+	 .acl_categories = "@write @sortedset @slow @blocking"},
 	{.name = "zrandmember",
 	 .arity = -2,
 	 .flags = AP_CMD_READONLY,

@@ -187,3 +187,31 @@ def test_many_waiters_many_pushers(apiary):
     assert len(set(got)) == len(got)
     assert sorted(got + left) == sorted(sent)
     assert len(got) >= len(sent) // 4
+
+
+def test_sorted_set_pops_like_redis(server, redis_ref):
+    for c in (server, redis_ref):
+        c.delete("z1", "z2")
+        c.zadd("z2", {"a": 1, "b": 2.5, "c": 3})
+        assert c.bzpopmin(["z1", "z2"], 1) == (b"z2", b"a", 1.0)
+        assert c.bzpopmax(["z1", "z2"], 1) == (b"z2", b"c", 3.0)
+        assert c.execute_command("BZMPOP", "1", "2", "z1", "z2", "MIN",
+                                 "COUNT", "5") == [b"z2", [[b"b", b"2.5"]]]
+        assert c.bzpopmin(["z1", "z2"], 0.1) is None
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("BZMPOP", "1", "1", "z1", "MIDDLE")
+        assert str(e.value) == "syntax error"
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_zadd_wakes_bzpopmin(apiary, shard):
+    k = key_on(shard, "zw", SHARDS)
+    waiter, adder = apiary.client(), apiary.client()
+    get = later(waiter.bzpopmin, [k], 5)
+    wait_blocked(adder, 1)
+    adder.zadd(k, {"m": 7})
+    assert get() == (k.encode(), b"m", 7.0)
+    get = later(waiter.execute_command, "BZMPOP", "5", "1", k, "MAX")
+    wait_blocked(adder, 1)
+    adder.zadd(k, {"x": 1, "y": 2})
+    assert get() == [k.encode(), [[b"y", b"2"]]]
