@@ -501,6 +501,12 @@ size_t ap_d_to_str(char *buf, double v)
 		strcpy(buf, "nan");
 		return 3;
 	}
+	/* Whole numbers print as their digits under %.17g (no exponent
+	 * below 1e17): the integer path is several times faster than
+	 * glibc's double formatting. -0 keeps its sign through snprintf. */
+	if (v >= -9007199254740992.0 && v <= 9007199254740992.0 &&
+	    v == (double)(long long)v && !(v == 0 && signbit(v)))
+		return ap_ll_to_str(buf, (long long)v);
 	return (size_t)snprintf(buf, 64, "%.17g", v);
 }
 

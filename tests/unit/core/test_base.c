@@ -206,6 +206,24 @@ START_TEST(test_d_to_str)
 	ck_assert_str_eq(buf, "-inf");
 	ap_d_to_str(buf, -2.0);
 	ck_assert_str_eq(buf, "-2");
+	/* The whole-number fast path agrees with %.17g at its edges. */
+	static const double whole[] = {0.0,
+				       -0.0,
+				       1.0,
+				       -1.0,
+				       1e15,
+				       9007199254740991.0,
+				       -9007199254740992.0,
+				       9007199254740994.0,
+				       1e17,
+				       123456789012345678.0};
+	for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++) {
+		char want[64];
+		size_t n =
+			(size_t)snprintf(want, sizeof(want), "%.17g", whole[i]);
+		ck_assert_uint_eq(ap_d_to_str(buf, whole[i]), n);
+		ck_assert_str_eq(buf, want);
+	}
 }
 END_TEST
 
