@@ -775,3 +775,22 @@ def test_same_replies_as_redis(apiary, redis_ref):
     ours.close()
     ref.close()
     assert mismatches == []
+
+
+def test_memory_usage(server, redis_ref):
+    server.set("small", "v")
+    server.set("big", "x" * 10000)
+    server.sadd("set", *range(1000))
+    small = server.memory_usage("small")
+    assert 16 <= small < 128
+    assert server.memory_usage("big") > 10000
+    assert server.memory_usage("set") > 1000 * 4
+    assert server.memory_usage("nosuch") is None
+    for c in (server, redis_ref):
+        c.set("small", "v")
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("MEMORY", "USAGE", "small", "SAMPLES", "x")
+        assert str(e.value) == "value is not an integer or out of range"
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("MEMORY", "USAGE", "small", "FOO", "1")
+        assert str(e.value) == "syntax error"
