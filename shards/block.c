@@ -219,7 +219,7 @@ void ap_blk_block(struct ap_shard *s, const struct ap_cmd_ctx *ctx,
 				(size_t)ctx->argc);
 	struct ap_blk_waiter *w = ap_calloc(
 		1, sizeof(*w) + (nk ? nk : 1) * sizeof(struct blk_link));
-	w->client = c;
+	w->client = b ? b->client : c; /* identity only for a batch */
 	w->batch = b;
 	w->cmd_idx = cmd_idx;
 	w->cmd = ctx->cmd;

@@ -139,14 +139,20 @@ def test_client_unblock(apiary):
     assert "UNBLOCKED" in str(e.value)
 
 
-def test_disconnected_waiter_takes_nothing(apiary):
-    k = key_on(0, "gone", SHARDS)
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_disconnected_waiter_takes_nothing(apiary, shard):
+    """Whichever shard the connection lands on, and whichever owns the
+    key (local waiter or a batch parked on another shard)."""
+    k = key_on(shard, "gone", SHARDS)
     c = apiary.client()
-    s = socket.create_connection(("127.0.0.1", apiary.port))
-    s.sendall(b"*3\r\n$5\r\nBLPOP\r\n$%d\r\n%s\r\n$1\r\n0\r\n"
-              % (len(k), k.encode()))
-    wait_blocked(c, 1)
-    s.close()
+    socks = [socket.create_connection(("127.0.0.1", apiary.port))
+             for _ in range(SHARDS)]
+    for s in socks:
+        s.sendall(b"*3\r\n$5\r\nBLPOP\r\n$%d\r\n%s\r\n$1\r\n0\r\n"
+                  % (len(k), k.encode()))
+    wait_blocked(c, SHARDS)
+    for s in socks:
+        s.close()
     time.sleep(0.2)
     c.rpush(k, "kept")
     time.sleep(0.1)
