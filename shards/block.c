@@ -377,11 +377,13 @@ int ap_blk_unblock(struct ap_shard *s, uint64_t client_id, bool error)
 		if (w->client_id != client_id)
 			continue;
 		if (error) {
-			struct ap_reply rb, *r = &w->client->reply;
+			struct ap_reply rb, *r;
 			if (w->batch) {
 				ap_reply_init(&rb, &w->batch->out,
 					      w->batch->proto);
 				r = &rb;
+			} else {
+				r = &w->client->reply;
 			}
 			ap_reply_error(r, "UNBLOCKED client unblocked via "
 					  "CLIENT UNBLOCK");
