@@ -1,6 +1,7 @@
 /*
  * cmd.c - the command table: registration, case-insensitive lookup, arity
- * and key-position checks, and the shared argument helpers.
+ * and key-position checks, and the shared argument helpers (the SCAN
+ * family's among them).
  *
  * The table is built by ap_cmd_table_add() at start, before threads, and
  * read-only afterwards, so lookups take no lock. Lookup is an
@@ -267,4 +268,124 @@ bool ap_arg_ld(struct ap_cmd_ctx *c, const struct ap_arg *a, long double *out)
 bool ap_arg_eq(const struct ap_arg *a, const char *lit)
 {
 	return ap_strcaseeq(a->p, a->len, lit);
+}
+
+/* Parses a as an integer within [min, max]; replies AP_ERR_NOT_INT or,
+ * outside the range, Redis's range error naming both ends, and returns
+ * false. */
+bool ap_arg_ll_range(struct ap_cmd_ctx *c, const struct ap_arg *a,
+		     long long min, long long max, long long *out)
+{
+	AP_ASSERT(min <= max);
+	if (!ap_arg_ll(c, a, out))
+		return false;
+	if (*out >= min && *out <= max)
+		return true;
+	ap_reply_errorf(c->r,
+			"ERR value is out of range, value must between %lld "
+			"and %lld",
+			min, max);
+	return false;
+}
+
+/* --- the SCAN family ------------------------------------------------ */
+
+/* A scan's COUNT when the command gives none (Redis's). */
+#define SCAN_COUNT_DEFAULT 10
+
+/*
+ * Reads a cursor as strtoul(text, &end, 10) with Redis's checks: the text
+ * ends at its first NUL byte (Redis reads a C string); no leading space;
+ * an optional sign, then at least one digit, then nothing; the magnitude
+ * within 64 bits (a negative one wraps, as strtoul's does). An empty text
+ * converts nothing and leaves nothing behind: cursor 0.
+ */
+static bool cursor_text_parse(const char *p, size_t len, uint64_t *out)
+{
+	const char *nul = len > 0 ? memchr(p, '\0', len) : NULL;
+	const char *end = nul != NULL ? nul : p + len;
+	bool neg = false;
+	uint64_t v = 0;
+
+	if (p == end) {
+		*out = 0;
+		return true;
+	}
+	if (*p == '-' || *p == '+') {
+		neg = *p == '-';
+		if (++p == end)
+			return false;
+	}
+	for (; p < end; p++) {
+		unsigned d = (unsigned)(unsigned char)*p - '0';
+
+		if (d > 9 || __builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, d, &v))
+			return false;
+	}
+	*out = neg ? (uint64_t)0 - v : v;
+	return true;
+}
+
+/* The cursor argument of a scan; see cmd.h. */
+bool ap_scan_cursor_parse(struct ap_cmd_ctx *c, const struct ap_arg *a,
+			  uint64_t *cursor)
+{
+	if (cursor_text_parse(a->p, a->len, cursor))
+		return true;
+	ap_reply_error(c->r, "ERR invalid cursor");
+	return false;
+}
+
+/* The options of a scan from argv[first]; see cmd.h. Each option takes
+ * one value: a name without one, or an unknown name, is a syntax error. */
+bool ap_scan_args_parse(struct ap_cmd_ctx *c, int first, bool with_type,
+			struct ap_scan_args *out)
+{
+	AP_ASSERT(first >= 1);
+	out->count = SCAN_COUNT_DEFAULT;
+	out->match = NULL;
+	out->type = NULL;
+	for (int i = first; i < c->argc; i += 2) {
+		const struct ap_arg *name = &c->argv[i], *v;
+		long long n;
+
+		if (i + 1 >= c->argc) {
+			ap_reply_error(c->r, AP_ERR_SYNTAX);
+			return false;
+		}
+		v = &c->argv[i + 1];
+		if (ap_arg_eq(name, "count")) {
+			if (!ap_arg_ll(c, v, &n))
+				return false;
+			if (n < 1) {
+				ap_reply_error(c->r, AP_ERR_SYNTAX);
+				return false;
+			}
+			out->count = (size_t)n;
+		} else if (ap_arg_eq(name, "match")) {
+			out->match = v->len == 1 && v->p[0] == '*' ? NULL : v;
+		} else if (with_type && ap_arg_eq(name, "type")) {
+			out->type = v;
+		} else {
+			ap_reply_error(c->r, AP_ERR_SYNTAX);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A scan's reply; see cmd.h. */
+void ap_scan_reply_write(struct ap_reply *r, uint64_t cursor, size_t n,
+			 struct ap_obuf *items)
+{
+	char buf[AP_INT_STR_SIZE];
+	size_t len = ap_ull_to_str(buf, cursor);
+
+	AP_ASSERT(n == 0 || items != NULL);
+	ap_reply_array(r, 2);
+	ap_reply_bulk(r, buf, len);
+	ap_reply_array(r, n);
+	if (items != NULL)
+		ap_obuf_splice(r->out, items);
 }

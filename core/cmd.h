@@ -173,6 +173,10 @@ void ap_core_setup(void);
 bool ap_arg_ll(struct ap_cmd_ctx *c, const struct ap_arg *a, long long *out);
 bool ap_arg_ld(struct ap_cmd_ctx *c, const struct ap_arg *a, long double *out);
 bool ap_arg_eq(const struct ap_arg *a, const char *lit); /* case-insens. */
+/* An integer within [min, max]; outside, Redis's "ERR value is out of
+ * range, value must between <min> and <max>". */
+bool ap_arg_ll_range(struct ap_cmd_ctx *c, const struct ap_arg *a,
+		     long long min, long long max, long long *out);
 /* A blocking command's timeout argument (seconds, fractions allowed, 0 =
  * forever) in ms; replies Redis's error and returns false if it is not a
  * number, negative or too big. */
@@ -182,6 +186,38 @@ bool ap_arg_timeout(struct ap_cmd_ctx *c, const struct ap_arg *a, int64_t *ms);
  * not block (c->no_block: inside EXEC, a timed-out retry), returns false
  * and the command replies its "nothing" (a null). */
 bool ap_cmd_block(struct ap_cmd_ctx *c, int64_t timeout_ms);
+
+/*
+ * The SCAN family (SCAN, HSCAN, SSCAN, ZSCAN), in Redis's order of checks:
+ * the cursor (ap_scan_cursor_parse), then for a key's scan the key (a
+ * missing key answers an empty, finished scan whatever the options:
+ * ap_scan_reply_write(r, 0, 0, NULL)), then the options
+ * (ap_scan_args_parse), then the reply.
+ */
+struct ap_scan_args {
+	size_t count;		    /* COUNT n (n >= 1); 10 without */
+	const struct ap_arg *match; /* NULL without MATCH or for "*" */
+	const struct ap_arg *type;  /* SCAN's TYPE name; NULL without */
+};
+/* The cursor a, as Redis 7 reads it (strtoul in base 10 over the text
+ * before any NUL byte): an optional sign and decimal digits, a negative
+ * value wrapping modulo 2^64, an empty text 0. Anything else (a leading
+ * space, other characters, more than 64 bits) replies "ERR invalid
+ * cursor" and returns false. */
+bool ap_scan_cursor_parse(struct ap_cmd_ctx *c, const struct ap_arg *a,
+			  uint64_t *cursor);
+/* The options argv[first..argc): MATCH pattern, COUNT n, and TYPE name
+ * when with_type (SCAN; a key's scan has no TYPE), in any order, the last
+ * of each winning. Replies Redis's error (a syntax error for an unknown
+ * or incomplete option or COUNT < 1, "not an integer" for a bad COUNT)
+ * and returns false. */
+bool ap_scan_args_parse(struct ap_cmd_ctx *c, int first, bool with_type,
+			struct ap_scan_args *out);
+/* Writes a scan reply: the next cursor, then an array of n elements
+ * already written in RESP form into items, which are moved (items is left
+ * empty; it may be NULL when n is 0). */
+void ap_scan_reply_write(struct ap_reply *r, uint64_t cursor, size_t n,
+			 struct ap_obuf *items);
 
 /* Common error texts (Redis's words). */
 #define AP_ERR_WRONGTYPE \

@@ -36,7 +36,6 @@
 #define ERR_NAN_INF	   "ERR value is NaN or Infinity"
 #define ERR_RESULT_NAN	   "ERR increment would produce NaN or Infinity"
 #define ERR_RANGE	   "ERR value is out of range"
-#define ERR_CURSOR	   "ERR invalid cursor"
 
 /* --- small helpers --------------------------------------------------- */
 
@@ -510,15 +509,8 @@ static void hrandfield_one(struct ap_cmd_ctx *c)
 static bool hrandfield_args(struct ap_cmd_ctx *c, long long *count,
 			    bool *withvalues)
 {
-	if (!ap_arg_ll(c, &c->argv[2], count))
+	if (!ap_arg_ll_range(c, &c->argv[2], -LLONG_MAX, LLONG_MAX, count))
 		return false;
-	if (*count == LLONG_MIN) {
-		ap_reply_errorf(c->r,
-				"ERR value is out of range, value must between "
-				"%lld and %lld",
-				-LLONG_MAX, LLONG_MAX);
-		return false;
-	}
 	*withvalues = false;
 	if (c->argc >= 4) {
 		if (c->argc > 4 || !ap_arg_eq(&c->argv[3], "withvalues")) {
@@ -586,35 +578,6 @@ static void cmd_hrandfield(struct ap_cmd_ctx *c)
 
 /* --- HSCAN ----------------------------------------------------------- */
 
-/*
- * Parses a SCAN cursor as Redis 7 does (strtoul in base 10): an optional
- * sign, then decimal digits; a negative value wraps modulo 2^64 and an
- * empty text is 0. Leading spaces, other characters and values beyond 64
- * bits are invalid.
- */
-static bool parse_cursor(const struct ap_arg *a, unsigned long long *out)
-{
-	const char *p = a->p;
-	const char *end = a->p + a->len;
-	bool neg = false;
-	unsigned long long v = 0;
-
-	if (p < end && (*p == '-' || *p == '+')) {
-		neg = *p == '-';
-		if (++p == end)
-			return false;
-	}
-	for (; p < end; p++) {
-		if (*p < '0' || *p > '9' ||
-		    __builtin_mul_overflow(v, 10ULL, &v) ||
-		    __builtin_add_overflow(v, (unsigned long long)(*p - '0'),
-					   &v))
-			return false;
-	}
-	*out = neg ? 0 - v : v;
-	return true;
-}
-
 struct scan_out {
 	struct ap_reply r;	    /* into a side buffer */
 	const struct ap_arg *match; /* NULL: every field */
@@ -635,43 +598,6 @@ static void scan_emit(void *arg, const struct ap_hobj_pair *p)
 }
 
 /*
- * Parses HSCAN's options from argv[3] on: MATCH pattern, COUNT n (at
- * least 1). Replies the error and returns false on anything else.
- */
-static bool hscan_opts(struct ap_cmd_ctx *c, const struct ap_arg **match,
-		       size_t *count)
-{
-	*match = NULL;
-	*count = 10;
-	for (int i = 3; i < c->argc; i += 2) {
-		const struct ap_arg *a = &c->argv[i];
-		long long n;
-
-		if (i + 1 >= c->argc) {
-			ap_reply_error(c->r, AP_ERR_SYNTAX);
-			return false;
-		}
-		if (ap_arg_eq(a, "count")) {
-			if (!ap_arg_ll(c, &c->argv[i + 1], &n))
-				return false;
-			if (n < 1) {
-				ap_reply_error(c->r, AP_ERR_SYNTAX);
-				return false;
-			}
-			*count = (size_t)n;
-		} else if (ap_arg_eq(a, "match")) {
-			bool all = c->argv[i + 1].len == 1 &&
-				   c->argv[i + 1].p[0] == '*';
-			*match = all ? NULL : &c->argv[i + 1];
-		} else {
-			ap_reply_error(c->r, AP_ERR_SYNTAX);
-			return false;
-		}
-	}
-	return true;
-}
-
-/*
  * HSCAN key cursor [MATCH pattern] [COUNT count]: the next cursor and a
  * flat array of field, value pairs. Checks in Redis's order: the cursor,
  * the key (a missing key is an empty, finished scan whatever the
@@ -680,39 +606,27 @@ static bool hscan_opts(struct ap_cmd_ctx *c, const struct ap_arg **match,
  */
 static void cmd_hscan(struct ap_cmd_ctx *c)
 {
-	unsigned long long cursor;
-	const struct ap_arg *match;
-	size_t count;
+	uint64_t cursor;
+	struct ap_scan_args args;
 	struct ap_hobj h;
 	bool found;
 
-	if (!parse_cursor(&c->argv[2], &cursor)) {
-		ap_reply_error(c->r, ERR_CURSOR);
-		return;
-	}
-	if (!hash_read(c, &h, &found))
+	if (!ap_scan_cursor_parse(c, &c->argv[2], &cursor) ||
+	    !hash_read(c, &h, &found))
 		return;
 	if (!found) {
-		ap_reply_array(c->r, 2);
-		ap_reply_bulk(c->r, "0", 1);
-		ap_reply_array(c->r, 0);
+		ap_scan_reply_write(c->r, 0, 0, NULL);
 		return;
 	}
-	if (!hscan_opts(c, &match, &count))
+	if (!ap_scan_args_parse(c, 3, false, &args))
 		return;
 
 	struct ap_obuf side;
-	struct scan_out so = {.match = match, .pairs = 0};
+	struct scan_out so = {.match = args.match, .pairs = 0};
 	ap_obuf_init(&side);
 	ap_reply_init(&so.r, &side, c->r->proto);
-	uint64_t next = ap_hobj_scan(&h, cursor, count, scan_emit, &so);
-
-	char buf[AP_INT_STR_SIZE];
-	size_t n = ap_ull_to_str(buf, next);
-	ap_reply_array(c->r, 2);
-	ap_reply_bulk(c->r, buf, n);
-	ap_reply_array(c->r, 2 * so.pairs);
-	ap_obuf_splice(c->r->out, &side);
+	uint64_t next = ap_hobj_scan(&h, cursor, args.count, scan_emit, &so);
+	ap_scan_reply_write(c->r, next, 2 * so.pairs, &side);
 	ap_obuf_deinit(&side);
 }
 

@@ -30,7 +30,6 @@
 
 #define ERR_RANGE    "ERR value is out of range"
 #define ERR_POSITIVE "ERR value is out of range, must be positive"
-#define ERR_CURSOR   "ERR invalid cursor"
 #define ERR_NUMKEYS  "ERR numkeys should be greater than 0"
 #define ERR_NUMKEYS_ARGS \
 	"ERR Number of keys can't be greater than number of args"
@@ -221,15 +220,18 @@ static void cmd_smembers(struct ap_cmd_ctx *c)
 
 /* --- SPOP ------------------------------------------------------------ */
 
-/* SPOP key: one random member removed and replied; nil if missing. */
-static void spop_one(struct ap_cmd_ctx *c)
+/*
+ * SPOP key and SRANDMEMBER key: one random member replied, nil for a
+ * missing key; removed when pop (the key going with its last member).
+ */
+static void random_one(struct ap_cmd_ctx *c, bool pop)
 {
 	struct ap_entry *e;
 	struct ap_set s;
 	struct ap_set_elem el;
 	uint64_t rng;
 
-	if (!set_lookup(c, 1, 0, &e, &s))
+	if (!set_lookup(c, 1, pop ? 0 : AP_LK_READ, &e, &s))
 		return;
 	if (e == NULL) {
 		ap_reply_null(c->r);
@@ -238,6 +240,8 @@ static void spop_one(struct ap_cmd_ctx *c)
 	rng = ap_dict_rng_seed();
 	pick_random(&s, &rng, &el);
 	reply_elem(c->r, &el);
+	if (!pop)
+		return;
 	ap_set_delete_elem(&s, &el);
 	set_store_back(c, 1, e, &s);
 	c->dirty++;
@@ -291,7 +295,7 @@ static void spop_count(struct ap_cmd_ctx *c)
 static void cmd_spop(struct ap_cmd_ctx *c)
 {
 	if (c->argc == 2)
-		spop_one(c);
+		random_one(c, true);
 	else if (c->argc == 3)
 		spop_count(c);
 	else
@@ -299,25 +303,6 @@ static void cmd_spop(struct ap_cmd_ctx *c)
 }
 
 /* --- SRANDMEMBER ----------------------------------------------------- */
-
-/* SRANDMEMBER key: one random member, nil for a missing key. */
-static void srandmember_one(struct ap_cmd_ctx *c)
-{
-	struct ap_entry *e;
-	struct ap_set s;
-	struct ap_set_elem el;
-	uint64_t rng;
-
-	if (!set_lookup(c, 1, AP_LK_READ, &e, &s))
-		return;
-	if (e == NULL) {
-		ap_reply_null(c->r);
-		return;
-	}
-	rng = ap_dict_rng_seed();
-	pick_random(&s, &rng, &el);
-	reply_elem(c->r, &el);
-}
 
 /*
  * Replies k distinct members chosen uniformly among the set's n by
@@ -397,15 +382,8 @@ static void reply_sample_draw(struct ap_reply *r, struct ap_set *s, size_t k,
  */
 static bool srandmember_count_arg(struct ap_cmd_ctx *c, long long *count)
 {
-	if (!ap_arg_ll(c, &c->argv[2], count))
+	if (!ap_arg_ll_range(c, &c->argv[2], -LLONG_MAX, LLONG_MAX, count))
 		return false;
-	if (*count == LLONG_MIN) {
-		ap_reply_errorf(c->r,
-				"ERR value is out of range, value must between "
-				"%lld and %lld",
-				-LLONG_MAX, LLONG_MAX);
-		return false;
-	}
 	if (*count < -AP_RAND_COUNT_MAX) {
 		ap_reply_error(c->r, ERR_RANGE);
 		return false;
@@ -456,7 +434,7 @@ static void srandmember_count(struct ap_cmd_ctx *c)
 static void cmd_srandmember(struct ap_cmd_ctx *c)
 {
 	if (c->argc == 2)
-		srandmember_one(c);
+		random_one(c, false);
 	else if (c->argc == 3)
 		srandmember_count(c);
 	else
@@ -882,74 +860,6 @@ static size_t sintercard_keys(int argc, const struct ap_arg *argv, int *idx,
 
 /* --- SSCAN ----------------------------------------------------------- */
 
-/*
- * Parses a SCAN cursor the way Redis 7 does (strtoul, base 10): an
- * optional sign and decimal digits, a negative value wrapping modulo
- * 2^64; anything else, or more than 64 bits, is an invalid cursor.
- */
-static bool cursor_parse(const struct ap_arg *a, uint64_t *out)
-{
-	size_t i = 0;
-	uint64_t v = 0;
-	bool neg = false;
-
-	if (a->len > 0 && (a->p[0] == '-' || a->p[0] == '+')) {
-		neg = a->p[0] == '-';
-		i = 1;
-		if (a->len == 1)
-			return false;
-	}
-	for (; i < a->len; i++) {
-		unsigned d = (unsigned)(a->p[i] - '0');
-
-		if (d > 9 || __builtin_mul_overflow(v, 10, &v) ||
-		    __builtin_add_overflow(v, d, &v))
-			return false;
-	}
-	*out = neg ? (uint64_t)0 - v : v;
-	return true;
-}
-
-/* Options of SSCAN after the cursor. */
-struct sscan_opts {
-	const struct ap_arg *match; /* NULL: every member */
-	size_t count;
-};
-
-/* Parses MATCH and COUNT (COUNT at least 1; TYPE is SCAN's only).
- * Replies the error and returns false. */
-static bool sscan_opts_parse(struct ap_cmd_ctx *c, struct sscan_opts *o)
-{
-	long long n;
-
-	o->match = NULL;
-	o->count = 10;
-	for (int i = 3; i < c->argc; i += 2) {
-		const struct ap_arg *v;
-
-		if (i + 1 >= c->argc) {
-			ap_reply_error(c->r, AP_ERR_SYNTAX);
-			return false;
-		}
-		v = &c->argv[i + 1];
-		if (ap_arg_eq(&c->argv[i], "count")) {
-			if (!ap_arg_ll(c, v, &n))
-				return false;
-			if (n < 1) {
-				ap_reply_error(c->r, AP_ERR_SYNTAX);
-				return false;
-			}
-			o->count = (size_t)n;
-		} else if (ap_arg_eq(&c->argv[i], "match")) {
-			o->match = v->len == 1 && v->p[0] == '*' ? NULL : v;
-		} else {
-			ap_reply_error(c->r, AP_ERR_SYNTAX);
-			return false;
-		}
-	}
-	return true;
-}
-
 /* Collects SSCAN's members into a side reply buffer. */
 struct sscan_out {
 	struct ap_reply r;
@@ -978,38 +888,27 @@ static void sscan_emit(void *arg, const struct ap_set_elem *e)
 static void cmd_sscan(struct ap_cmd_ctx *c)
 {
 	uint64_t cursor, next;
-	struct sscan_opts o;
+	struct ap_scan_args args;
 	struct ap_entry *e;
 	struct ap_set s;
 	struct ap_obuf side;
 	struct sscan_out so;
-	char buf[AP_INT_STR_SIZE];
-	size_t n;
 
-	if (!cursor_parse(&c->argv[2], &cursor)) {
-		ap_reply_error(c->r, ERR_CURSOR);
-		return;
-	}
-	if (!set_lookup(c, 1, AP_LK_READ, &e, &s))
+	if (!ap_scan_cursor_parse(c, &c->argv[2], &cursor) ||
+	    !set_lookup(c, 1, AP_LK_READ, &e, &s))
 		return;
 	if (e == NULL) {
-		ap_reply_array(c->r, 2);
-		ap_reply_bulk(c->r, "0", 1);
-		ap_reply_array(c->r, 0);
+		ap_scan_reply_write(c->r, 0, 0, NULL);
 		return;
 	}
-	if (!sscan_opts_parse(c, &o))
+	if (!ap_scan_args_parse(c, 3, false, &args))
 		return;
 	ap_obuf_init(&side);
 	ap_reply_init(&so.r, &side, c->r->proto);
-	so.match = o.match;
+	so.match = args.match;
 	so.n = 0;
-	next = ap_set_scan(&s, cursor, o.count, sscan_emit, &so);
-	n = ap_ull_to_str(buf, next);
-	ap_reply_array(c->r, 2);
-	ap_reply_bulk(c->r, buf, n);
-	ap_reply_array(c->r, so.n);
-	ap_obuf_splice(c->r->out, &side);
+	next = ap_set_scan(&s, cursor, args.count, sscan_emit, &so);
+	ap_scan_reply_write(c->r, next, so.n, &side);
 	ap_obuf_deinit(&side);
 }
 

@@ -17,7 +17,6 @@
 
 #define ERR_WEIGHT    "ERR weight value is not a float"
 #define ERR_LIMIT_NEG "ERR LIMIT can't be negative"
-#define ERR_CURSOR    "ERR invalid cursor"
 
 /* --- ZUNION, ZINTER, ZDIFF, their STORE forms, ZINTERCARD --------------- */
 
@@ -306,38 +305,6 @@ static void scan_emit(void *arg, const char *m, size_t len, double score)
 	so->items += 2;
 }
 
-/* Parses ZSCAN's MATCH and COUNT options. */
-static bool scan_opts(struct ap_cmd_ctx *c, const struct ap_arg **match,
-		      size_t *count)
-{
-	*match = NULL;
-	*count = 10;
-	for (int j = 3; j < c->argc; j++) {
-		bool has = j + 1 < c->argc;
-		long long n;
-
-		if (has && ap_arg_eq(&c->argv[j], "count")) {
-			if (!ap_arg_ll(c, &c->argv[j + 1], &n))
-				return false;
-			if (n < 1) {
-				ap_reply_error(c->r, AP_ERR_SYNTAX);
-				return false;
-			}
-			*count = (size_t)n;
-			j++;
-		} else if (has && ap_arg_eq(&c->argv[j], "match")) {
-			*match = &c->argv[j + 1];
-			if ((*match)->len == 1 && (*match)->p[0] == '*')
-				*match = NULL;
-			j++;
-		} else {
-			ap_reply_error(c->r, AP_ERR_SYNTAX);
-			return false;
-		}
-	}
-	return true;
-}
-
 /*
  * ZSCAN key cursor [MATCH pattern] [COUNT count]: the next cursor and a
  * flat array of member, score (scores as text in both protocols). Checks
@@ -346,36 +313,29 @@ static bool scan_opts(struct ap_cmd_ctx *c, const struct ap_arg **match,
  */
 void ap_zcmd_zscan(struct ap_cmd_ctx *c)
 {
-	unsigned long long cursor;
+	uint64_t cursor;
 	struct scan_out so = {.items = 0};
+	struct ap_scan_args args;
 	struct ap_obuf side;
-	char buf[AP_INT_STR_SIZE];
 	struct ap_zset z;
-	size_t count;
 	uint64_t next;
 	bool found;
 
-	if (!ap_str_to_ull(c->argv[2].p, c->argv[2].len, &cursor)) {
-		ap_reply_error(c->r, ERR_CURSOR);
+	if (!ap_scan_cursor_parse(c, &c->argv[2], &cursor))
 		return;
-	}
 	if (!ap_zcmd_zset_read(c, 1, &z, &found))
 		return;
 	if (!found) {
-		ap_reply_array(c->r, 2);
-		ap_reply_bulk(c->r, "0", 1);
-		ap_reply_array(c->r, 0);
+		ap_scan_reply_write(c->r, 0, 0, NULL);
 		return;
 	}
-	if (!scan_opts(c, &so.match, &count))
+	if (!ap_scan_args_parse(c, 3, false, &args))
 		return;
+	so.match = args.match;
 	so.listpack = z.enc == AP_ENC_LISTPACK;
 	ap_obuf_init(&side);
 	ap_reply_init(&so.r, &side, c->r->proto);
-	next = ap_zset_scan(&z, cursor, count, scan_emit, &so);
-	ap_reply_array(c->r, 2);
-	ap_reply_bulk(c->r, buf, ap_ull_to_str(buf, next));
-	ap_reply_array(c->r, so.items);
-	ap_obuf_splice(c->r->out, &side);
+	next = ap_zset_scan(&z, cursor, args.count, scan_emit, &so);
+	ap_scan_reply_write(c->r, next, so.items, &side);
 	ap_obuf_deinit(&side);
 }

@@ -422,60 +422,35 @@ static void fo_scan_done(struct ap_shard *home, struct ap_fanout *f)
 		next = (uint64_t)(p->shard + 1);
 	else
 		next = 0;
-	if (!(cl->flags & AP_CF_CLOSED)) {
-		char buf[32];
-		size_t n = ap_ull_to_str(buf, next);
-		ap_reply_array(&cl->reply, 2);
-		ap_reply_bulk(&cl->reply, buf, n);
-		ap_reply_array(&cl->reply, p->count);
-		ap_obuf_splice(cl->reply.out, &p->out);
-	}
+	if (!(cl->flags & AP_CF_CLOSED))
+		ap_scan_reply_write(&cl->reply, next, p->count, &p->out);
 	ap_fanout_finish(home, f);
 }
 
+/* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: the shard named
+ * by the cursor's low bits scans its table from the rest (fo_scan), and
+ * empty shards are stepped over (fo_scan_done). */
 static void cmd_scan(struct ap_cmd_ctx *c)
 {
 	struct ap_client *cl = client_of(c);
-	unsigned long long cursor;
-	if (!ap_str_to_ull(c->argv[1].p, c->argv[1].len, &cursor)) {
-		ap_reply_error(c->r, "ERR invalid cursor");
+	struct ap_scan_args args;
+	uint64_t cursor;
+	if (!ap_scan_cursor_parse(c, &c->argv[1], &cursor) ||
+	    !ap_scan_args_parse(c, 2, true, &args))
 		return;
-	}
-	long long opt[4] = {0, 10, 0, -1}; /* cursor, count, match, type */
-	for (int i = 2; i < c->argc; i++) {
-		bool has = i + 1 < c->argc;
-		if (ap_arg_eq(&c->argv[i], "count") && has) {
-			long long n;
-			if (!ap_arg_ll(c, &c->argv[i + 1], &n))
-				return;
-			if (n < 1) {
-				ap_reply_error(c->r, AP_ERR_SYNTAX);
-				return;
-			}
-			opt[1] = n;
-			i++;
-		} else if (ap_arg_eq(&c->argv[i], "match") && has) {
-			opt[2] = i + 1;
-			i++;
-		} else if (ap_arg_eq(&c->argv[i], "type") && has) {
-			opt[3] = type_by_name(&c->argv[i + 1]);
-			i++;
-		} else {
-			ap_reply_error(c->r, AP_ERR_SYNTAX);
-			return;
-		}
-	}
+	/* cursor, count, match (argv index, 0: all), type (-1: any) */
+	long long opt[4] = {0, (long long)AP_MIN(args.count, 1000000), 0, -1};
+	if (args.match != NULL)
+		opt[2] = args.match - c->argv;
+	if (args.type != NULL)
+		opt[3] = type_by_name(args.type);
 	int nshards = cl->shard->srv->nshards;
 	int shard = (int)(cursor & ((1u << SCAN_SHARD_BITS) - 1));
 	if (shard >= nshards) { /* a cursor from another configuration */
-		ap_reply_array(c->r, 2);
-		ap_reply_bulk_cstr(c->r, "0");
-		ap_reply_array(c->r, 0);
+		ap_scan_reply_write(c->r, 0, 0, NULL);
 		return;
 	}
 	opt[0] = (long long)(cursor >> SCAN_SHARD_BITS);
-	if (opt[1] > 1000000)
-		opt[1] = 1000000;
 	ap_fanout_start(cl, shard, 1, fo_scan, fo_scan_done, c->argc, c->argv,
 			opt);
 }

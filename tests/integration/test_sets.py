@@ -302,7 +302,7 @@ def run(c, args):
         return ("error", str(e))
     if args[0] in UNORDERED and isinstance(v, list):
         return frozenset(v)
-    if args[0] == "sscan" and isinstance(v, list):
+    if args[0] == "sscan" and isinstance(v, (list, tuple)):
         return (v[0], frozenset(v[1]))
     return normalize(v)
 

@@ -11,7 +11,8 @@
  *   H_OK("set", "k", "v");
  *   char *r = h_run((const char *const[]){"smembers", "s", NULL}, &len);
  * h_proto selects RESP2 or RESP3 for the next commands; h_db the database;
- * h_last_dirty holds the dirty count of the last command.
+ * h_last_dirty holds the dirty count of the last command. A container
+ * command given a second word (OBJECT ENCODING k) runs that subcommand.
  */
 #ifndef AP_TESTS_CMD_HARNESS_H
 #define AP_TESTS_CMD_HARNESS_H
@@ -62,6 +63,27 @@ static inline struct ap_entry *h_peek(const char *key)
 	return ap_db_lookup(h_dbp(), key, strlen(key), AP_LK_NOTOUCH);
 }
 
+/*
+ * The command argv names, as the dispatcher resolves it: a container
+ * (OBJECT, ...) given a second word runs that subcommand, which must
+ * exist (the test fails otherwise).
+ */
+static inline const struct ap_cmd *h_resolve(const struct ap_arg *argv,
+					     int argc)
+{
+	const struct ap_cmd *cmd = ap_cmd_lookup(argv[0].p, argv[0].len);
+
+	ck_assert_msg(cmd != NULL, "no command %.*s", (int)argv[0].len,
+		      argv[0].p);
+	if (cmd->subcmds == NULL || argc < 2)
+		return cmd; /* a container alone: its fn or an arity error */
+	const struct ap_cmd *sub =
+		ap_cmd_sub_lookup(cmd, argv[1].p, argv[1].len);
+	ck_assert_msg(sub != NULL, "no subcommand %.*s %.*s", (int)argv[0].len,
+		      argv[0].p, (int)argv[1].len, argv[1].p);
+	return sub;
+}
+
 /* Runs argv[0..argc); returns the reply bytes (free with ap_free). */
 static inline char *h_run_argv(const struct ap_arg *argv, int argc, size_t *len)
 {
@@ -71,11 +93,11 @@ static inline char *h_run_argv(const struct ap_arg *argv, int argc, size_t *len)
 
 	ap_obuf_init(&ob);
 	ap_reply_init(&r, &ob, h_proto);
-	cmd = ap_cmd_lookup(argv[0].p, argv[0].len);
-	ck_assert_msg(cmd != NULL, "no command %.*s", (int)argv[0].len,
-		      argv[0].p);
+	cmd = h_resolve(argv, argc);
 	h_last_dirty = 0;
 	if (!ap_cmd_arity_ok(cmd, argc)) {
+		/* Core names subcommands "container|sub", as Redis's error
+		 * does. */
 		ap_reply_errorf(&r,
 				"ERR wrong number of arguments for '%s' "
 				"command",
@@ -91,6 +113,7 @@ static inline char *h_run_argv(const struct ap_arg *argv, int argc, size_t *len)
 			.argv = argv,
 			.cmd = cmd,
 		};
+		ck_assert_ptr_nonnull(cmd->fn);
 		cmd->fn(&c);
 		h_last_dirty = c.dirty;
 	}
@@ -169,6 +192,8 @@ static inline void h_expect_words(int line, const char *exp, size_t elen,
 	"value\r\n"
 #define H_E_NOT_INT   "-ERR value is not an integer or out of range\r\n"
 #define H_E_NOT_FLOAT "-ERR value is not a valid float\r\n"
-#define H_NIL	      "$-1\r\n"
+#define H_E_ARITY(name) \
+	"-ERR wrong number of arguments for '" name "' command\r\n"
+#define H_NIL "$-1\r\n"
 
 #endif

@@ -1,11 +1,15 @@
 /*
  * test_cmd.c - unit tests for core/cmd.c: registration and
  * case-insensitive lookup, subcommands, arity, key positions (fixed,
- * negative last key, step 2, too few arguments) and the argument helpers.
+ * negative last key, step 2, too few arguments) and the argument helpers,
+ * the SCAN family's among them (the cursor also against strtoul, the
+ * reference Redis uses, on random texts).
  */
 #include "core/cmd.h"
 
 #include <check.h>
+#include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -327,6 +331,288 @@ START_TEST(test_arg_eq)
 }
 END_TEST
 
+START_TEST(test_arg_ll_range)
+{
+	struct fixture f;
+	long long v = 0;
+
+	fixture_init(&f);
+	ck_assert(ap_arg_ll_range(&f.c, &(struct ap_arg){"0", 1}, 0, 10, &v));
+	ck_assert_int_eq(v, 0);
+	ck_assert(ap_arg_ll_range(&f.c, &(struct ap_arg){"10", 2}, 0, 10, &v));
+	ck_assert_int_eq(v, 10);
+	ck_assert(ap_arg_ll_range(&f.c,
+				  &(struct ap_arg){"-9223372036854775807", 20},
+				  -LLONG_MAX, LLONG_MAX, &v));
+	ck_assert(v == -LLONG_MAX);
+	fixture_out(&f, "");
+	ck_assert(!ap_arg_ll_range(&f.c, &(struct ap_arg){"11", 2}, 0, 10, &v));
+	ck_assert(!ap_arg_ll_range(&f.c, &(struct ap_arg){"-1", 2}, 0, 10, &v));
+	fixture_out(&f, "-ERR value is out of range, value must between 0 and "
+			"10\r\n-ERR value is out of range, value must between "
+			"0 and 10\r\n");
+	ck_assert(!ap_arg_ll_range(&f.c,
+				   &(struct ap_arg){"-9223372036854775808", 20},
+				   -LLONG_MAX, LLONG_MAX, &v));
+	fixture_out(&f, "-ERR value is out of range, value must between "
+			"-9223372036854775807 and 9223372036854775807\r\n");
+	ck_assert(!ap_arg_ll_range(&f.c, &(struct ap_arg){"x", 1}, 0, 10, &v));
+	ck_assert(!ap_arg_ll_range(&f.c, &(struct ap_arg){"", 0}, 0, 10, &v));
+	fixture_out(&f, "-" AP_ERR_NOT_INT "\r\n-" AP_ERR_NOT_INT "\r\n");
+	ck_assert_uint_eq(f.r.errors, 5);
+}
+END_TEST
+
+/* --- the SCAN family ------------------------------------------------ */
+
+#define E_CURSOR "-ERR invalid cursor\r\n"
+
+/* Parses the cursor p[0..len): true and *v, or false having replied the
+ * error (checked and cleared). */
+static bool cursor_of(const char *p, size_t len, uint64_t *v)
+{
+	struct fixture f;
+	bool ok;
+
+	fixture_init(&f);
+	*v = 12345;
+	ok = ap_scan_cursor_parse(&f.c, &(struct ap_arg){p, len}, v);
+	fixture_out(&f, ok ? "" : E_CURSOR);
+	if (!ok)
+		ck_assert(*v == 12345);
+	return ok;
+}
+
+#define CURSOR_OK(lit, want)                                              \
+	do {                                                              \
+		uint64_t v_;                                              \
+		ck_assert_msg(cursor_of(lit, sizeof(lit) - 1, &v_), "%s", \
+			      lit);                                       \
+		ck_assert_msg(v_ == (uint64_t)(want), "%s", lit);         \
+	} while (0)
+#define CURSOR_BAD(lit)                                                    \
+	do {                                                               \
+		uint64_t v_;                                               \
+		ck_assert_msg(!cursor_of(lit, sizeof(lit) - 1, &v_), "%s", \
+			      lit);                                        \
+	} while (0)
+
+START_TEST(test_scan_cursor)
+{
+	CURSOR_OK("0", 0);
+	CURSOR_OK("007", 7);
+	CURSOR_OK("+5", 5);
+	CURSOR_OK("-0", 0);
+	/* Empty: strtoul converts nothing and nothing is left over. */
+	CURSOR_OK("", 0);
+	/* A negative cursor wraps modulo 2^64, as strtoul's. */
+	CURSOR_OK("-1", UINT64_MAX);
+	CURSOR_OK("18446744073709551615", UINT64_MAX);
+	CURSOR_OK("-18446744073709551615", 1);
+	/* The text ends at a NUL byte, as a C string. */
+	CURSOR_OK("5\0x", 5);
+	CURSOR_OK("\0"
+		  "1",
+		  0);
+	CURSOR_BAD("18446744073709551616");
+	CURSOR_BAD("-18446744073709551616");
+	CURSOR_BAD("99999999999999999999");
+	CURSOR_BAD("-");
+	CURSOR_BAD("+");
+	CURSOR_BAD("+-1");
+	CURSOR_BAD(" 1");
+	CURSOR_BAD("\t1");
+	CURSOR_BAD("1 ");
+	CURSOR_BAD("0x1");
+	CURSOR_BAD("1e3");
+	CURSOR_BAD("abc");
+	CURSOR_BAD("x\0"
+		   "1");
+}
+END_TEST
+
+/*
+ * The reference: Redis 7's rule over strtoul (unsigned long is 64 bits
+ * here): invalid if the text starts with a space, if anything is left
+ * after the number, or on ERANGE.
+ */
+static bool cursor_reference(const char *text, uint64_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (isspace((unsigned char)text[0]) || *end != '\0' || errno == ERANGE)
+		return false;
+	*out = v;
+	return true;
+}
+
+START_TEST(test_scan_cursor_random)
+{
+	static const char alphabet[] = "0123456789999+- \tx";
+	uint64_t rng = 42;
+	int valid = 0;
+
+	ck_assert_uint_eq(sizeof(unsigned long), 8);
+	for (int round = 0; round < 200000; round++) {
+		char text[32];
+		size_t len;
+		uint64_t want = 0, got = 0;
+
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		len = (size_t)(rng >> 59); /* 0..31 */
+		for (size_t i = 0; i < len; i++) {
+			rng = rng * 6364136223846793005ULL +
+			      1442695040888963407ULL;
+			/* Mostly digits, so that long numbers occur. */
+			size_t k = (rng >> 33) % 100;
+			text[i] = k < 85 ? (char)('0' + k % 10)
+					 : alphabet[10 + k % 8];
+		}
+		text[len] = '\0';
+		bool ok_ref = cursor_reference(text, &want);
+		struct fixture f;
+		fixture_init(&f);
+		bool ok = ap_scan_cursor_parse(
+			&f.c, &(struct ap_arg){text, len}, &got);
+		ap_obuf_deinit(&f.out);
+		if (ok != ok_ref || (ok && got != want))
+			ck_abort_msg("cursor \"%s\": got %d %llu, want %d %llu",
+				     text, ok, (unsigned long long)got, ok_ref,
+				     (unsigned long long)want);
+		valid += ok;
+	}
+	/* Both outcomes are well represented. */
+	ck_assert_int_gt(valid, 20000);
+	ck_assert_int_lt(valid, 180000);
+}
+END_TEST
+
+/* A context over the NULL-terminated words, writing into f. */
+static void scan_ctx(struct fixture *f, struct ap_arg *argv,
+		     const char *const *words)
+{
+	int argc = 0;
+
+	fixture_init(f);
+	for (; words[argc] != NULL; argc++) {
+		argv[argc].p = words[argc];
+		argv[argc].len = strlen(words[argc]);
+	}
+	f->c.argc = argc;
+	f->c.argv = argv;
+}
+
+/* Parses the options of words from first; the reply must be want (""
+ * on success). */
+static bool scan_args_of(const char *const *words, int first, bool with_type,
+			 struct ap_scan_args *out, const char *want)
+{
+	struct fixture f;
+	struct ap_arg argv[16];
+	bool ok;
+
+	scan_ctx(&f, argv, words);
+	ok = ap_scan_args_parse(&f.c, first, with_type, out);
+	fixture_out(&f, want);
+	ck_assert(ok == (want[0] == '\0'));
+	return ok;
+}
+
+#define W(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+START_TEST(test_scan_args)
+{
+	struct ap_scan_args a;
+	struct fixture f;
+	struct ap_arg argv[16];
+
+	/* Defaults. */
+	scan_args_of(W("scan", "0"), 2, true, &a, "");
+	ck_assert_uint_eq(a.count, 10);
+	ck_assert_ptr_null(a.match);
+	ck_assert_ptr_null(a.type);
+	/* Every option, any case; the pointers are into argv. */
+	scan_ctx(&f, argv,
+		 W("scan", "0", "MaTcH", "a*", "count", "5", "TYPE", "set"));
+	ck_assert(ap_scan_args_parse(&f.c, 2, true, &a));
+	fixture_out(&f, "");
+	ck_assert_uint_eq(a.count, 5);
+	ck_assert_ptr_eq(a.match, &argv[3]);
+	ck_assert_ptr_eq(a.type, &argv[7]);
+	/* MATCH * is no pattern; the last of each option wins. */
+	scan_args_of(W("hscan", "k", "0", "match", "a", "match", "*", "count",
+		       "5", "COUNT", "7"),
+		     3, false, &a, "");
+	ck_assert_ptr_null(a.match);
+	ck_assert_uint_eq(a.count, 7);
+	/* COUNT boundaries. */
+	scan_args_of(W("scan", "0", "count", "1"), 2, true, &a, "");
+	ck_assert_uint_eq(a.count, 1);
+	scan_args_of(W("scan", "0", "count", "9223372036854775807"), 2, true,
+		     &a, "");
+	ck_assert_uint_eq(a.count, (size_t)LLONG_MAX);
+	scan_args_of(W("scan", "0", "count", "0"), 2, true, &a,
+		     "-" AP_ERR_SYNTAX "\r\n");
+	scan_args_of(W("scan", "0", "count", "-1"), 2, true, &a,
+		     "-" AP_ERR_SYNTAX "\r\n");
+	scan_args_of(W("scan", "0", "count", "x"), 2, true, &a,
+		     "-" AP_ERR_NOT_INT "\r\n");
+	scan_args_of(W("scan", "0", "count", "9223372036854775808"), 2, true,
+		     &a, "-" AP_ERR_NOT_INT "\r\n");
+	/* An option without its value, or unknown: a syntax error. */
+	scan_args_of(W("scan", "0", "count"), 2, true, &a,
+		     "-" AP_ERR_SYNTAX "\r\n");
+	scan_args_of(W("scan", "0", "match"), 2, true, &a,
+		     "-" AP_ERR_SYNTAX "\r\n");
+	scan_args_of(W("scan", "0", "type"), 2, true, &a,
+		     "-" AP_ERR_SYNTAX "\r\n");
+	scan_args_of(W("scan", "0", "foo", "bar"), 2, true, &a,
+		     "-" AP_ERR_SYNTAX "\r\n");
+	scan_args_of(W("scan", "0", "match", "a", "count"), 2, true, &a,
+		     "-" AP_ERR_SYNTAX "\r\n");
+	/* TYPE only where allowed (SCAN, not a key's scan). */
+	scan_args_of(W("sscan", "k", "0", "type", "set"), 3, false, &a,
+		     "-" AP_ERR_SYNTAX "\r\n");
+	/* The first bad option decides. */
+	scan_args_of(W("scan", "0", "count", "x", "foo"), 2, true, &a,
+		     "-" AP_ERR_NOT_INT "\r\n");
+	scan_args_of(W("scan", "0", "foo", "count", "x"), 2, true, &a,
+		     "-" AP_ERR_SYNTAX "\r\n");
+}
+END_TEST
+
+START_TEST(test_scan_reply)
+{
+	struct fixture f;
+	struct ap_obuf items;
+	struct ap_reply ir;
+
+	fixture_init(&f);
+	ap_scan_reply_write(&f.r, 0, 0, NULL);
+	fixture_out(&f, "*2\r\n$1\r\n0\r\n*0\r\n");
+
+	ap_obuf_init(&items);
+	ap_reply_init(&ir, &items, 2);
+	ap_reply_bulk(&ir, "a", 1);
+	ap_reply_bulk(&ir, "bc", 2);
+	fixture_init(&f);
+	ap_scan_reply_write(&f.r, UINT64_MAX, 2, &items);
+	ck_assert_uint_eq(items.len, 0);
+	ck_assert_ptr_null(items.head);
+	fixture_out(&f, "*2\r\n$20\r\n18446744073709551615\r\n*2\r\n"
+			"$1\r\na\r\n$2\r\nbc\r\n");
+	/* The same arrays in RESP3. */
+	fixture_init(&f);
+	ap_reply_init(&f.r, &f.out, 3);
+	ap_scan_reply_write(&f.r, 42, 0, &items);
+	fixture_out(&f, "*2\r\n$2\r\n42\r\n*0\r\n");
+	ap_obuf_deinit(&items);
+}
+END_TEST
+
 START_TEST(test_empty_table)
 {
 	ck_assert_uint_eq(ap_cmd_count(), 0);
@@ -357,6 +643,11 @@ static Suite *cmd_suite(void)
 	tcase_add_test(tc, test_arg_ll);
 	tcase_add_test(tc, test_arg_ld);
 	tcase_add_test(tc, test_arg_eq);
+	tcase_add_test(tc, test_arg_ll_range);
+	tcase_add_test(tc, test_scan_cursor);
+	tcase_add_test(tc, test_scan_cursor_random);
+	tcase_add_test(tc, test_scan_args);
+	tcase_add_test(tc, test_scan_reply);
 	suite_add_tcase(s, tc);
 	return s;
 }

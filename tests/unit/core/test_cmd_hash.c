@@ -20,8 +20,6 @@
 #define E_OVERFLOW	 "-ERR increment or decrement would overflow\r\n"
 #define E_RANGE		 "-ERR value is out of range\r\n"
 #define E_CURSOR	 "-ERR invalid cursor\r\n"
-#define E_ARITY(name) \
-	"-ERR wrong number of arguments for '" name "' command\r\n"
 
 /* --- helpers ------------------------------------------------------------ */
 
@@ -141,19 +139,19 @@ END_TEST
 
 START_TEST(test_hset_arity)
 {
-	H_EXPECT(E_ARITY("hset"), "hset", "h", "a");
-	H_EXPECT(E_ARITY("hset"), "hset", "h", "a", "b", "c");
-	H_EXPECT(E_ARITY("hmset"), "hmset", "h", "a", "b", "c");
-	H_EXPECT(E_ARITY("hmset"), "hmset", "h");
-	H_EXPECT(E_ARITY("hsetnx"), "hsetnx", "h", "a", "b", "c");
-	H_EXPECT(E_ARITY("hget"), "hget", "h");
-	H_EXPECT(E_ARITY("hmget"), "hmget", "h");
-	H_EXPECT(E_ARITY("hdel"), "hdel", "h");
-	H_EXPECT(E_ARITY("hlen"), "hlen", "h", "x");
-	H_EXPECT(E_ARITY("hincrby"), "hincrby", "h", "f");
-	H_EXPECT(E_ARITY("hincrbyfloat"), "hincrbyfloat", "h", "f", "1", "2");
-	H_EXPECT(E_ARITY("hrandfield"), "hrandfield");
-	H_EXPECT(E_ARITY("hscan"), "hscan", "h");
+	H_EXPECT(H_E_ARITY("hset"), "hset", "h", "a");
+	H_EXPECT(H_E_ARITY("hset"), "hset", "h", "a", "b", "c");
+	H_EXPECT(H_E_ARITY("hmset"), "hmset", "h", "a", "b", "c");
+	H_EXPECT(H_E_ARITY("hmset"), "hmset", "h");
+	H_EXPECT(H_E_ARITY("hsetnx"), "hsetnx", "h", "a", "b", "c");
+	H_EXPECT(H_E_ARITY("hget"), "hget", "h");
+	H_EXPECT(H_E_ARITY("hmget"), "hmget", "h");
+	H_EXPECT(H_E_ARITY("hdel"), "hdel", "h");
+	H_EXPECT(H_E_ARITY("hlen"), "hlen", "h", "x");
+	H_EXPECT(H_E_ARITY("hincrby"), "hincrby", "h", "f");
+	H_EXPECT(H_E_ARITY("hincrbyfloat"), "hincrbyfloat", "h", "f", "1", "2");
+	H_EXPECT(H_E_ARITY("hrandfield"), "hrandfield");
+	H_EXPECT(H_E_ARITY("hscan"), "hscan", "h");
 	ck_assert_ptr_null(h_peek("h"));
 }
 END_TEST

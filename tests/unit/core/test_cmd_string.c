@@ -11,20 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cmd.h"
-#include "core/config.h"
-#include "core/keyspace.h"
 #include "core/limits.h"
-#include "core/reply.h"
-
-/* A fixed "now" in ms: 2023-11-14T22:13:20Z. */
-#define NOW	 1700000000000LL
-#define ARGS_MAX 64
-
-static struct ap_keyspace *ks;
-static struct ap_config cfg;
-static int proto;
-static uint64_t last_dirty;
+#include "tests/unit/core/cmd_harness.h"
 
 /* --- a dummy collection type for WRONGTYPE ----------------------------- */
 
@@ -54,164 +42,29 @@ static const struct ap_type_ops dummy_ops = {
 	.length = dummy_length,
 };
 
-/* --- harness ------------------------------------------------------------ */
-
-static void setup(void)
-{
-	ks = ap_keyspace_create(16);
-	ap_keyspace_set_now(ks, NOW);
-	ap_config_init(&cfg);
-	proto = 2;
-	last_dirty = 0;
-}
-
-static void teardown(void)
-{
-	ap_keyspace_destroy(ks);
-	ks = NULL;
-}
-
-static struct ap_db *db0(void)
-{
-	return ap_keyspace_db(ks, 0);
-}
+/* --- helpers ------------------------------------------------------------ */
 
 /* Creates key as a non-string value (the dummy "list"). */
 static void make_list(const char *key)
 {
 	void *obj = ap_calloc(1, 8);
 
-	(void)ap_db_set_object(db0(), key, strlen(key), AP_TYPE_LIST,
+	(void)ap_db_set_object(h_dbp(), key, strlen(key), AP_TYPE_LIST,
 			       AP_ENC_QUICKLIST, obj, AP_NO_EXPIRE);
-}
-
-/* The entry of key without touching stats or LRU, NULL if absent. */
-static struct ap_entry *peek(const char *key)
-{
-	return ap_db_lookup(db0(), key, strlen(key), AP_LK_NOTOUCH);
 }
 
 /* The key's absolute expire time, AP_NO_EXPIRE, or -2 if absent. */
 static int64_t expire_of(const char *key)
 {
-	struct ap_entry *e = peek(key);
+	struct ap_entry *e = h_peek(key);
 
 	return e != NULL ? ap_entry_expire(e) : -2;
 }
 
-/*
- * Runs argv[0..argc) as the dispatcher would (lookup, arity, call) and
- * returns the reply bytes; the caller frees them with ap_free.
- */
-static char *run_argv(const struct ap_arg *argv, int argc, size_t *len)
-{
-	struct ap_obuf ob;
-	struct ap_reply r;
-	struct ap_cmd_ctx c;
-	const struct ap_cmd *cmd;
-
-	ap_obuf_init(&ob);
-	ap_reply_init(&r, &ob, proto);
-	cmd = ap_cmd_lookup(argv[0].p, argv[0].len);
-	ck_assert_msg(cmd != NULL, "no command %.*s", (int)argv[0].len,
-		      argv[0].p);
-	last_dirty = 0;
-	if (!ap_cmd_arity_ok(cmd, argc)) {
-		ap_reply_errorf(&r,
-				"ERR wrong number of arguments for '%s' "
-				"command",
-				cmd->name);
-	} else {
-		memset(&c, 0, sizeof(c));
-		c.ks = ks;
-		c.db = db0();
-		c.r = &r;
-		c.cfg = &cfg;
-		c.argc = argc;
-		c.argv = argv;
-		c.cmd = cmd;
-		cmd->fn(&c);
-		last_dirty = c.dirty;
-	}
-	char *flat = ap_obuf_flatten(&ob, len);
-	ap_obuf_deinit(&ob);
-	return flat;
-}
-
-/* Runs a NULL-terminated list of C-string words. */
-static char *run_words(const char *const *words, size_t *len)
-{
-	struct ap_arg argv[ARGS_MAX];
-	int argc = 0;
-
-	for (; words[argc] != NULL; argc++) {
-		ck_assert_int_lt(argc, ARGS_MAX);
-		argv[argc].p = words[argc];
-		argv[argc].len = strlen(words[argc]);
-	}
-	return run_argv(argv, argc, len);
-}
-
-/* Prints bytes with CR, LF and non-printables escaped, for messages. */
-static const char *escape(const char *p, size_t len, char *buf, size_t size)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 5 < size; i++) {
-		unsigned char ch = (unsigned char)p[i];
-		if (ch == '\r')
-			o += (size_t)snprintf(buf + o, size - o, "\\r");
-		else if (ch == '\n')
-			o += (size_t)snprintf(buf + o, size - o, "\\n");
-		else if (ch < 32 || ch > 126)
-			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", ch);
-		else
-			buf[o++] = (char)ch;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
-/* Fails the test (naming the caller's line) unless got equals exp. */
-static void compare(int line, const char *exp, size_t elen, const char *got,
-		    size_t glen)
-{
-	static char e[4096], g[4096];
-
-	ck_assert_msg(elen == glen && memcmp(exp, got, elen) == 0,
-		      "line %d: expected \"%s\", got \"%s\"", line,
-		      escape(exp, elen, e, sizeof(e)),
-		      escape(got, glen, g, sizeof(g)));
-}
-
-static void expect_words(int line, const char *exp, size_t elen,
-			 const char *const *words)
-{
-	size_t len;
-	char *got = run_words(words, &len);
-
-	compare(line, exp, elen, got, len);
-	ap_free(got);
-}
-
-/* EXPECT("reply bytes", "cmd", "arg", ...): exact reply, NULs allowed. */
-#define EXPECT(exp, ...)                             \
-	expect_words(__LINE__, exp, sizeof(exp) - 1, \
-		     (const char *const[]){__VA_ARGS__, NULL})
-/* Runs a command that must succeed with +OK. */
-#define OK(...) EXPECT("+OK\r\n", __VA_ARGS__)
-
-#define E_SYNTAX "-ERR syntax error\r\n"
-#define E_WRONGTYPE                                                     \
-	"-WRONGTYPE Operation against a key holding the wrong kind of " \
-	"value\r\n"
-#define E_NOT_INT   "-ERR value is not an integer or out of range\r\n"
-#define E_NOT_FLOAT "-ERR value is not a valid float\r\n"
-#define E_OVERFLOW  "-ERR increment or decrement would overflow\r\n"
+#define E_OVERFLOW "-ERR increment or decrement would overflow\r\n"
 #define E_TOO_LONG \
 	"-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
 #define E_EXPIRE(cmd) "-ERR invalid expire time in '" cmd "' command\r\n"
-#define NIL	      "$-1\r\n"
 
 /* --- the table ----------------------------------------------------------- */
 
@@ -310,18 +163,18 @@ END_TEST
 
 START_TEST(test_arity)
 {
-	EXPECT("-ERR wrong number of arguments for 'get' command\r\n", "get");
-	EXPECT("-ERR wrong number of arguments for 'set' command\r\n", "set",
-	       "k");
-	EXPECT("-ERR wrong number of arguments for 'setex' command\r\n",
-	       "setex", "k", "1");
-	EXPECT("-ERR wrong number of arguments for 'lcs' command\r\n", "lcs",
-	       "a");
-	EXPECT("-ERR wrong number of arguments for 'mset' command\r\n", "mset",
-	       "a", "1", "b");
-	EXPECT("-ERR wrong number of arguments for 'msetnx' command\r\n",
-	       "msetnx", "a", "1", "b");
-	ck_assert_uint_eq(ap_db_size(db0()), 0);
+	H_EXPECT("-ERR wrong number of arguments for 'get' command\r\n", "get");
+	H_EXPECT("-ERR wrong number of arguments for 'set' command\r\n", "set",
+		 "k");
+	H_EXPECT("-ERR wrong number of arguments for 'setex' command\r\n",
+		 "setex", "k", "1");
+	H_EXPECT("-ERR wrong number of arguments for 'lcs' command\r\n", "lcs",
+		 "a");
+	H_EXPECT("-ERR wrong number of arguments for 'mset' command\r\n",
+		 "mset", "a", "1", "b");
+	H_EXPECT("-ERR wrong number of arguments for 'msetnx' command\r\n",
+		 "msetnx", "a", "1", "b");
+	ck_assert_uint_eq(ap_db_size(h_dbp()), 0);
 }
 END_TEST
 
@@ -329,210 +182,210 @@ END_TEST
 
 START_TEST(test_get_set_basic)
 {
-	struct ap_keyspace_stats *st = ap_keyspace_stats(ks);
+	struct ap_keyspace_stats *st = ap_keyspace_stats(h_ks);
 	uint64_t hits = st->hits, misses = st->misses;
 
-	EXPECT(NIL, "get", "k");
+	H_EXPECT(H_NIL, "get", "k");
 	ck_assert_uint_eq(st->misses, misses + 1);
-	OK("set", "k", "hello");
-	ck_assert_uint_eq(last_dirty, 1);
-	EXPECT("$5\r\nhello\r\n", "get", "k");
+	H_OK("set", "k", "hello");
+	ck_assert_uint_eq(h_last_dirty, 1);
+	H_EXPECT("$5\r\nhello\r\n", "get", "k");
 	ck_assert_uint_eq(st->hits, hits + 1);
-	ck_assert_uint_eq(last_dirty, 0);
-	OK("SET", "k", "");
-	EXPECT("$0\r\n\r\n", "GeT", "k");
-	OK("set", "n", "12345");
-	ck_assert_int_eq(ap_entry_enc(peek("n")), AP_ENC_INT);
-	EXPECT("$5\r\n12345\r\n", "get", "n");
+	ck_assert_uint_eq(h_last_dirty, 0);
+	H_OK("SET", "k", "");
+	H_EXPECT("$0\r\n\r\n", "GeT", "k");
+	H_OK("set", "n", "12345");
+	ck_assert_int_eq(ap_entry_enc(h_peek("n")), AP_ENC_INT);
+	H_EXPECT("$5\r\n12345\r\n", "get", "n");
 	/* SET overwrites any type. */
 	make_list("l");
-	EXPECT(E_WRONGTYPE, "get", "l");
-	OK("set", "l", "v");
-	EXPECT("$1\r\nv\r\n", "get", "l");
-	proto = 3;
-	EXPECT("_\r\n", "get", "missing");
+	H_EXPECT(H_E_WRONGTYPE, "get", "l");
+	H_OK("set", "l", "v");
+	H_EXPECT("$1\r\nv\r\n", "get", "l");
+	h_proto = 3;
+	H_EXPECT("_\r\n", "get", "missing");
 }
 END_TEST
 
 START_TEST(test_set_nx_xx)
 {
-	EXPECT(NIL, "set", "k", "v", "xx");
-	ck_assert_ptr_null(peek("k"));
-	ck_assert_uint_eq(last_dirty, 0);
-	OK("set", "k", "v1", "nx");
-	EXPECT(NIL, "set", "k", "v2", "NX");
-	EXPECT("$2\r\nv1\r\n", "get", "k");
-	OK("set", "k", "v3", "XX");
-	EXPECT("$2\r\nv3\r\n", "get", "k");
+	H_EXPECT(H_NIL, "set", "k", "v", "xx");
+	ck_assert_ptr_null(h_peek("k"));
+	ck_assert_uint_eq(h_last_dirty, 0);
+	H_OK("set", "k", "v1", "nx");
+	H_EXPECT(H_NIL, "set", "k", "v2", "NX");
+	H_EXPECT("$2\r\nv1\r\n", "get", "k");
+	H_OK("set", "k", "v3", "XX");
+	H_EXPECT("$2\r\nv3\r\n", "get", "k");
 	/* Repeating a flag is accepted; NX with XX is not. */
-	OK("set", "k2", "v", "nx", "nx");
-	EXPECT(E_SYNTAX, "set", "k", "v", "nx", "xx");
-	EXPECT(E_SYNTAX, "set", "k", "v", "xx", "nx");
-	EXPECT(E_SYNTAX, "set", "k", "v", "bogus");
-	EXPECT(E_SYNTAX, "set", "k", "v", "persist");
-	EXPECT("$2\r\nv3\r\n", "get", "k");
+	H_OK("set", "k2", "v", "nx", "nx");
+	H_EXPECT(H_E_SYNTAX, "set", "k", "v", "nx", "xx");
+	H_EXPECT(H_E_SYNTAX, "set", "k", "v", "xx", "nx");
+	H_EXPECT(H_E_SYNTAX, "set", "k", "v", "bogus");
+	H_EXPECT(H_E_SYNTAX, "set", "k", "v", "persist");
+	H_EXPECT("$2\r\nv3\r\n", "get", "k");
 	/* NX on a key of another type: it exists. */
 	make_list("l");
-	EXPECT(NIL, "set", "l", "v", "nx");
-	OK("set", "l", "v", "xx");
-	proto = 3;
-	EXPECT("_\r\n", "set", "k", "v", "nx");
+	H_EXPECT(H_NIL, "set", "l", "v", "nx");
+	H_OK("set", "l", "v", "xx");
+	h_proto = 3;
+	H_EXPECT("_\r\n", "set", "k", "v", "nx");
 }
 END_TEST
 
 START_TEST(test_set_expire_options)
 {
-	OK("set", "k", "v", "ex", "10");
-	ck_assert_int_eq(expire_of("k"), NOW + 10000);
-	OK("set", "k", "v", "px", "1500");
-	ck_assert_int_eq(expire_of("k"), NOW + 1500);
-	OK("set", "k", "v", "exat", "1700000100");
+	H_OK("set", "k", "v", "ex", "10");
+	ck_assert_int_eq(expire_of("k"), H_NOW + 10000);
+	H_OK("set", "k", "v", "px", "1500");
+	ck_assert_int_eq(expire_of("k"), H_NOW + 1500);
+	H_OK("set", "k", "v", "exat", "1700000100");
 	ck_assert_int_eq(expire_of("k"), 1700000100000LL);
-	OK("set", "k", "v", "pxat", "1700000100123");
+	H_OK("set", "k", "v", "pxat", "1700000100123");
 	ck_assert_int_eq(expire_of("k"), 1700000100123LL);
 	/* The same expire option twice: the last wins. */
-	OK("set", "k", "v", "ex", "10", "ex", "20");
-	ck_assert_int_eq(expire_of("k"), NOW + 20000);
+	H_OK("set", "k", "v", "ex", "10", "ex", "20");
+	ck_assert_int_eq(expire_of("k"), H_NOW + 20000);
 	/* KEEPTTL keeps it, a plain SET clears it. */
-	OK("set", "k", "v2", "keepttl");
-	ck_assert_int_eq(expire_of("k"), NOW + 20000);
-	OK("set", "k", "v3");
+	H_OK("set", "k", "v2", "keepttl");
+	ck_assert_int_eq(expire_of("k"), H_NOW + 20000);
+	H_OK("set", "k", "v3");
 	ck_assert_int_eq(expire_of("k"), AP_NO_EXPIRE);
-	OK("set", "fresh", "v", "keepttl");
+	H_OK("set", "fresh", "v", "keepttl");
 	ck_assert_int_eq(expire_of("fresh"), AP_NO_EXPIRE);
 	/* NX/XX combine with an expire. */
-	OK("set", "k", "v4", "xx", "px", "100");
-	ck_assert_int_eq(expire_of("k"), NOW + 100);
-	OK("set", "n", "v", "nx", "ex", "5");
-	ck_assert_int_eq(expire_of("n"), NOW + 5000);
+	H_OK("set", "k", "v4", "xx", "px", "100");
+	ck_assert_int_eq(expire_of("k"), H_NOW + 100);
+	H_OK("set", "n", "v", "nx", "ex", "5");
+	ck_assert_int_eq(expire_of("n"), H_NOW + 5000);
 }
 END_TEST
 
 START_TEST(test_set_expire_errors)
 {
-	EXPECT(E_SYNTAX, "set", "k", "v", "ex", "10", "px", "10");
-	EXPECT(E_SYNTAX, "set", "k", "v", "exat", "10", "pxat", "10");
-	EXPECT(E_SYNTAX, "set", "k", "v", "ex", "10", "keepttl");
-	EXPECT(E_SYNTAX, "set", "k", "v", "keepttl", "ex", "10");
-	EXPECT(E_SYNTAX, "set", "k", "v", "ex");
-	EXPECT(E_SYNTAX, "set", "k", "v", "nx", "px");
+	H_EXPECT(H_E_SYNTAX, "set", "k", "v", "ex", "10", "px", "10");
+	H_EXPECT(H_E_SYNTAX, "set", "k", "v", "exat", "10", "pxat", "10");
+	H_EXPECT(H_E_SYNTAX, "set", "k", "v", "ex", "10", "keepttl");
+	H_EXPECT(H_E_SYNTAX, "set", "k", "v", "keepttl", "ex", "10");
+	H_EXPECT(H_E_SYNTAX, "set", "k", "v", "ex");
+	H_EXPECT(H_E_SYNTAX, "set", "k", "v", "nx", "px");
 	/* Syntax is reported before the expire value. */
-	EXPECT(E_SYNTAX, "set", "k", "v", "ex", "-1", "bogus");
-	EXPECT(E_NOT_INT, "set", "k", "v", "ex", "abc");
-	EXPECT(E_NOT_INT, "set", "k", "v", "ex", "1.5");
-	EXPECT(E_NOT_INT, "set", "k", "v", "px", "99999999999999999999");
-	EXPECT(E_EXPIRE("set"), "set", "k", "v", "ex", "0");
-	EXPECT(E_EXPIRE("set"), "set", "k", "v", "px", "-1");
-	EXPECT(E_EXPIRE("set"), "set", "k", "v", "exat", "0");
-	EXPECT(E_EXPIRE("set"), "set", "k", "v", "pxat", "-100");
+	H_EXPECT(H_E_SYNTAX, "set", "k", "v", "ex", "-1", "bogus");
+	H_EXPECT(H_E_NOT_INT, "set", "k", "v", "ex", "abc");
+	H_EXPECT(H_E_NOT_INT, "set", "k", "v", "ex", "1.5");
+	H_EXPECT(H_E_NOT_INT, "set", "k", "v", "px", "99999999999999999999");
+	H_EXPECT(E_EXPIRE("set"), "set", "k", "v", "ex", "0");
+	H_EXPECT(E_EXPIRE("set"), "set", "k", "v", "px", "-1");
+	H_EXPECT(E_EXPIRE("set"), "set", "k", "v", "exat", "0");
+	H_EXPECT(E_EXPIRE("set"), "set", "k", "v", "pxat", "-100");
 	/* Seconds that overflow as ms; relative times that overflow with
 	 * now added. */
-	EXPECT(E_EXPIRE("set"), "set", "k", "v", "exat", "9223372036854776");
-	EXPECT(E_EXPIRE("set"), "set", "k", "v", "ex", "9223372036854775");
-	EXPECT(E_EXPIRE("set"), "set", "k", "v", "px", "9223372036854775807");
-	ck_assert_ptr_null(peek("k"));
+	H_EXPECT(E_EXPIRE("set"), "set", "k", "v", "exat", "9223372036854776");
+	H_EXPECT(E_EXPIRE("set"), "set", "k", "v", "ex", "9223372036854775");
+	H_EXPECT(E_EXPIRE("set"), "set", "k", "v", "px", "9223372036854775807");
+	ck_assert_ptr_null(h_peek("k"));
 	/* The largest absolute times are fine. */
-	OK("set", "k", "v", "exat", "9223372036854775");
+	H_OK("set", "k", "v", "exat", "9223372036854775");
 	ck_assert_int_eq(expire_of("k"), 9223372036854775000LL);
-	OK("set", "k", "v", "pxat", "9223372036854775807");
+	H_OK("set", "k", "v", "pxat", "9223372036854775807");
 	ck_assert_int_eq(expire_of("k"), LLONG_MAX);
 	/* The largest relative time that does not overflow. */
 	char px[32];
-	snprintf(px, sizeof(px), "%lld", LLONG_MAX - NOW);
-	OK("set", "k", "v", "px", px);
+	snprintf(px, sizeof(px), "%lld", LLONG_MAX - H_NOW);
+	H_OK("set", "k", "v", "px", px);
 	ck_assert_int_eq(expire_of("k"), LLONG_MAX);
-	snprintf(px, sizeof(px), "%lld", LLONG_MAX - NOW + 1);
-	EXPECT(E_EXPIRE("set"), "set", "k", "v", "px", px);
+	snprintf(px, sizeof(px), "%lld", LLONG_MAX - H_NOW + 1);
+	H_EXPECT(E_EXPIRE("set"), "set", "k", "v", "px", px);
 }
 END_TEST
 
 START_TEST(test_set_expire_in_past)
 {
-	OK("set", "old", "x");
-	OK("set", "old", "v", "exat", "1");
-	ck_assert_uint_eq(last_dirty, 1);
-	EXPECT(NIL, "get", "old");
-	ck_assert_ptr_null(peek("old"));
-	OK("set", "k", "v", "pxat", "1699999999999");
-	EXPECT(NIL, "get", "k");
+	H_OK("set", "old", "x");
+	H_OK("set", "old", "v", "exat", "1");
+	ck_assert_uint_eq(h_last_dirty, 1);
+	H_EXPECT(H_NIL, "get", "old");
+	ck_assert_ptr_null(h_peek("old"));
+	H_OK("set", "k", "v", "pxat", "1699999999999");
+	H_EXPECT(H_NIL, "get", "k");
 	/* At exactly now the key is already gone (as EXPIREAT). */
-	OK("set", "k", "v", "pxat", "1700000000000");
-	EXPECT(NIL, "get", "k");
-	OK("set", "k", "v", "pxat", "1700000000001");
-	EXPECT("$1\r\nv\r\n", "get", "k");
-	ck_assert_uint_eq(ap_db_size(db0()), 1);
+	H_OK("set", "k", "v", "pxat", "1700000000000");
+	H_EXPECT(H_NIL, "get", "k");
+	H_OK("set", "k", "v", "pxat", "1700000000001");
+	H_EXPECT("$1\r\nv\r\n", "get", "k");
+	ck_assert_uint_eq(ap_db_size(h_dbp()), 1);
 }
 END_TEST
 
 START_TEST(test_set_get_option)
 {
-	EXPECT(NIL, "set", "k", "v1", "get");
-	EXPECT("$2\r\nv1\r\n", "get", "k");
-	EXPECT("$2\r\nv1\r\n", "set", "k", "v2", "GET");
-	EXPECT("$2\r\nv2\r\n", "get", "k");
-	OK("set", "n", "42");
-	EXPECT("$2\r\n42\r\n", "set", "n", "x", "get");
+	H_EXPECT(H_NIL, "set", "k", "v1", "get");
+	H_EXPECT("$2\r\nv1\r\n", "get", "k");
+	H_EXPECT("$2\r\nv1\r\n", "set", "k", "v2", "GET");
+	H_EXPECT("$2\r\nv2\r\n", "get", "k");
+	H_OK("set", "n", "42");
+	H_EXPECT("$2\r\n42\r\n", "set", "n", "x", "get");
 	/* NX with GET (Redis 7): old value replied, nothing written. */
-	EXPECT("$2\r\nv2\r\n", "set", "k", "v3", "nx", "get");
-	EXPECT("$2\r\nv2\r\n", "get", "k");
-	ck_assert_uint_eq(last_dirty, 0);
-	EXPECT(NIL, "set", "new", "v", "nx", "get");
-	EXPECT("$1\r\nv\r\n", "get", "new");
-	EXPECT(NIL, "set", "absent", "v", "xx", "get");
-	ck_assert_ptr_null(peek("absent"));
+	H_EXPECT("$2\r\nv2\r\n", "set", "k", "v3", "nx", "get");
+	H_EXPECT("$2\r\nv2\r\n", "get", "k");
+	ck_assert_uint_eq(h_last_dirty, 0);
+	H_EXPECT(H_NIL, "set", "new", "v", "nx", "get");
+	H_EXPECT("$1\r\nv\r\n", "get", "new");
+	H_EXPECT(H_NIL, "set", "absent", "v", "xx", "get");
+	ck_assert_ptr_null(h_peek("absent"));
 	/* GET on a non-string: WRONGTYPE and no write. */
 	make_list("l");
-	EXPECT(E_WRONGTYPE, "set", "l", "v", "get");
-	ck_assert_uint_eq(last_dirty, 0);
-	ck_assert_int_eq(ap_entry_type(peek("l")), AP_TYPE_LIST);
+	H_EXPECT(H_E_WRONGTYPE, "set", "l", "v", "get");
+	ck_assert_uint_eq(h_last_dirty, 0);
+	ck_assert_int_eq(ap_entry_type(h_peek("l")), AP_TYPE_LIST);
 	/* Invalid expire comes before the type check. */
-	EXPECT(E_EXPIRE("set"), "set", "l", "v", "get", "ex", "0");
+	H_EXPECT(E_EXPIRE("set"), "set", "l", "v", "get", "ex", "0");
 	/* GET with KEEPTTL and EX. */
-	OK("set", "t", "a", "ex", "100");
-	EXPECT("$1\r\na\r\n", "set", "t", "b", "get", "keepttl");
-	ck_assert_int_eq(expire_of("t"), NOW + 100000);
-	EXPECT("$1\r\nb\r\n", "set", "t", "c", "get", "px", "5");
-	ck_assert_int_eq(expire_of("t"), NOW + 5);
-	proto = 3;
-	EXPECT("_\r\n", "set", "r3", "v", "get");
+	H_OK("set", "t", "a", "ex", "100");
+	H_EXPECT("$1\r\na\r\n", "set", "t", "b", "get", "keepttl");
+	ck_assert_int_eq(expire_of("t"), H_NOW + 100000);
+	H_EXPECT("$1\r\nb\r\n", "set", "t", "c", "get", "px", "5");
+	ck_assert_int_eq(expire_of("t"), H_NOW + 5);
+	h_proto = 3;
+	H_EXPECT("_\r\n", "set", "r3", "v", "get");
 }
 END_TEST
 
 START_TEST(test_setnx)
 {
-	EXPECT(":1\r\n", "setnx", "k", "a");
-	ck_assert_uint_eq(last_dirty, 1);
-	EXPECT(":0\r\n", "setnx", "k", "b");
-	ck_assert_uint_eq(last_dirty, 0);
-	EXPECT("$1\r\na\r\n", "get", "k");
+	H_EXPECT(":1\r\n", "setnx", "k", "a");
+	ck_assert_uint_eq(h_last_dirty, 1);
+	H_EXPECT(":0\r\n", "setnx", "k", "b");
+	ck_assert_uint_eq(h_last_dirty, 0);
+	H_EXPECT("$1\r\na\r\n", "get", "k");
 	make_list("l");
-	EXPECT(":0\r\n", "setnx", "l", "b");
-	ck_assert_int_eq(ap_entry_type(peek("l")), AP_TYPE_LIST);
+	H_EXPECT(":0\r\n", "setnx", "l", "b");
+	ck_assert_int_eq(ap_entry_type(h_peek("l")), AP_TYPE_LIST);
 }
 END_TEST
 
 START_TEST(test_setex_psetex)
 {
-	OK("set", "k", "old", "px", "5");
-	OK("setex", "k", "10", "v");
-	ck_assert_int_eq(expire_of("k"), NOW + 10000);
-	EXPECT("$1\r\nv\r\n", "get", "k");
-	OK("psetex", "k", "250", "w");
-	ck_assert_int_eq(expire_of("k"), NOW + 250);
-	EXPECT("$1\r\nw\r\n", "get", "k");
-	EXPECT(E_EXPIRE("setex"), "setex", "k", "0", "v");
-	EXPECT(E_EXPIRE("setex"), "setex", "k", "-5", "v");
-	EXPECT(E_EXPIRE("setex"), "setex", "k", "9223372036854775", "v");
-	EXPECT(E_EXPIRE("psetex"), "psetex", "k", "0", "v");
-	EXPECT(E_EXPIRE("psetex"), "psetex", "k", "9223372036854775807", "v");
-	EXPECT(E_NOT_INT, "setex", "k", "ten", "v");
-	EXPECT(E_NOT_INT, "psetex", "k", "", "v");
-	EXPECT("$1\r\nw\r\n", "get", "k");
-	ck_assert_int_eq(expire_of("k"), NOW + 250);
+	H_OK("set", "k", "old", "px", "5");
+	H_OK("setex", "k", "10", "v");
+	ck_assert_int_eq(expire_of("k"), H_NOW + 10000);
+	H_EXPECT("$1\r\nv\r\n", "get", "k");
+	H_OK("psetex", "k", "250", "w");
+	ck_assert_int_eq(expire_of("k"), H_NOW + 250);
+	H_EXPECT("$1\r\nw\r\n", "get", "k");
+	H_EXPECT(E_EXPIRE("setex"), "setex", "k", "0", "v");
+	H_EXPECT(E_EXPIRE("setex"), "setex", "k", "-5", "v");
+	H_EXPECT(E_EXPIRE("setex"), "setex", "k", "9223372036854775", "v");
+	H_EXPECT(E_EXPIRE("psetex"), "psetex", "k", "0", "v");
+	H_EXPECT(E_EXPIRE("psetex"), "psetex", "k", "9223372036854775807", "v");
+	H_EXPECT(H_E_NOT_INT, "setex", "k", "ten", "v");
+	H_EXPECT(H_E_NOT_INT, "psetex", "k", "", "v");
+	H_EXPECT("$1\r\nw\r\n", "get", "k");
+	ck_assert_int_eq(expire_of("k"), H_NOW + 250);
 	make_list("l");
-	OK("setex", "l", "1", "s");
-	EXPECT("$1\r\ns\r\n", "get", "l");
-	ck_assert_int_eq(expire_of("l"), NOW + 1000);
+	H_OK("setex", "l", "1", "s");
+	H_EXPECT("$1\r\ns\r\n", "get", "l");
+	ck_assert_int_eq(expire_of("l"), H_NOW + 1000);
 }
 END_TEST
 
@@ -540,95 +393,95 @@ END_TEST
 
 START_TEST(test_getex)
 {
-	EXPECT(NIL, "getex", "k");
-	EXPECT(NIL, "getex", "k", "ex", "-1");
-	OK("set", "k", "v", "ex", "100");
-	EXPECT("$1\r\nv\r\n", "getex", "k");
-	ck_assert_int_eq(expire_of("k"), NOW + 100000);
-	ck_assert_uint_eq(last_dirty, 0);
-	EXPECT("$1\r\nv\r\n", "getex", "k", "ex", "5");
-	ck_assert_int_eq(expire_of("k"), NOW + 5000);
-	ck_assert_uint_eq(last_dirty, 1);
-	EXPECT("$1\r\nv\r\n", "getex", "k", "PX", "7");
-	ck_assert_int_eq(expire_of("k"), NOW + 7);
-	EXPECT("$1\r\nv\r\n", "getex", "k", "exat", "1700000200");
+	H_EXPECT(H_NIL, "getex", "k");
+	H_EXPECT(H_NIL, "getex", "k", "ex", "-1");
+	H_OK("set", "k", "v", "ex", "100");
+	H_EXPECT("$1\r\nv\r\n", "getex", "k");
+	ck_assert_int_eq(expire_of("k"), H_NOW + 100000);
+	ck_assert_uint_eq(h_last_dirty, 0);
+	H_EXPECT("$1\r\nv\r\n", "getex", "k", "ex", "5");
+	ck_assert_int_eq(expire_of("k"), H_NOW + 5000);
+	ck_assert_uint_eq(h_last_dirty, 1);
+	H_EXPECT("$1\r\nv\r\n", "getex", "k", "PX", "7");
+	ck_assert_int_eq(expire_of("k"), H_NOW + 7);
+	H_EXPECT("$1\r\nv\r\n", "getex", "k", "exat", "1700000200");
 	ck_assert_int_eq(expire_of("k"), 1700000200000LL);
-	EXPECT("$1\r\nv\r\n", "getex", "k", "pxat", "1700000200001");
+	H_EXPECT("$1\r\nv\r\n", "getex", "k", "pxat", "1700000200001");
 	ck_assert_int_eq(expire_of("k"), 1700000200001LL);
-	EXPECT("$1\r\nv\r\n", "getex", "k", "persist");
+	H_EXPECT("$1\r\nv\r\n", "getex", "k", "persist");
 	ck_assert_int_eq(expire_of("k"), AP_NO_EXPIRE);
-	ck_assert_uint_eq(last_dirty, 1);
-	EXPECT("$1\r\nv\r\n", "getex", "k", "persist");
-	ck_assert_uint_eq(last_dirty, 0);
+	ck_assert_uint_eq(h_last_dirty, 1);
+	H_EXPECT("$1\r\nv\r\n", "getex", "k", "persist");
+	ck_assert_uint_eq(h_last_dirty, 0);
 	/* An absolute time in the past: value replied, key deleted. */
-	EXPECT("$1\r\nv\r\n", "getex", "k", "exat", "1");
-	ck_assert_ptr_null(peek("k"));
-	ck_assert_uint_eq(last_dirty, 1);
-	EXPECT(NIL, "get", "k");
-	OK("set", "n", "7");
-	EXPECT("$1\r\n7\r\n", "getex", "n", "pxat", "1700000000000");
-	ck_assert_ptr_null(peek("n"));
+	H_EXPECT("$1\r\nv\r\n", "getex", "k", "exat", "1");
+	ck_assert_ptr_null(h_peek("k"));
+	ck_assert_uint_eq(h_last_dirty, 1);
+	H_EXPECT(H_NIL, "get", "k");
+	H_OK("set", "n", "7");
+	H_EXPECT("$1\r\n7\r\n", "getex", "n", "pxat", "1700000000000");
+	ck_assert_ptr_null(h_peek("n"));
 }
 END_TEST
 
 START_TEST(test_getex_errors)
 {
-	OK("set", "k", "v", "ex", "100");
-	EXPECT(E_SYNTAX, "getex", "k", "ex", "10", "persist");
-	EXPECT(E_SYNTAX, "getex", "k", "persist", "ex", "10");
-	EXPECT(E_SYNTAX, "getex", "k", "ex", "10", "px", "10");
-	EXPECT(E_SYNTAX, "getex", "k", "nx");
-	EXPECT(E_SYNTAX, "getex", "k", "xx");
-	EXPECT(E_SYNTAX, "getex", "k", "get");
-	EXPECT(E_SYNTAX, "getex", "k", "keepttl");
-	EXPECT(E_SYNTAX, "getex", "k", "ex");
-	EXPECT(E_SYNTAX, "getex", "missing", "bogus");
-	EXPECT(E_EXPIRE("getex"), "getex", "k", "ex", "0");
-	EXPECT(E_EXPIRE("getex"), "getex", "k", "pxat", "-1");
-	EXPECT(E_EXPIRE("getex"), "getex", "k", "ex", "9223372036854775");
-	EXPECT(E_NOT_INT, "getex", "k", "px", "x");
-	ck_assert_int_eq(expire_of("k"), NOW + 100000);
-	EXPECT("$1\r\nv\r\n", "getex", "k", "persist", "persist");
+	H_OK("set", "k", "v", "ex", "100");
+	H_EXPECT(H_E_SYNTAX, "getex", "k", "ex", "10", "persist");
+	H_EXPECT(H_E_SYNTAX, "getex", "k", "persist", "ex", "10");
+	H_EXPECT(H_E_SYNTAX, "getex", "k", "ex", "10", "px", "10");
+	H_EXPECT(H_E_SYNTAX, "getex", "k", "nx");
+	H_EXPECT(H_E_SYNTAX, "getex", "k", "xx");
+	H_EXPECT(H_E_SYNTAX, "getex", "k", "get");
+	H_EXPECT(H_E_SYNTAX, "getex", "k", "keepttl");
+	H_EXPECT(H_E_SYNTAX, "getex", "k", "ex");
+	H_EXPECT(H_E_SYNTAX, "getex", "missing", "bogus");
+	H_EXPECT(E_EXPIRE("getex"), "getex", "k", "ex", "0");
+	H_EXPECT(E_EXPIRE("getex"), "getex", "k", "pxat", "-1");
+	H_EXPECT(E_EXPIRE("getex"), "getex", "k", "ex", "9223372036854775");
+	H_EXPECT(H_E_NOT_INT, "getex", "k", "px", "x");
+	ck_assert_int_eq(expire_of("k"), H_NOW + 100000);
+	H_EXPECT("$1\r\nv\r\n", "getex", "k", "persist", "persist");
 	ck_assert_int_eq(expire_of("k"), AP_NO_EXPIRE);
 	make_list("l");
-	EXPECT(E_WRONGTYPE, "getex", "l");
-	EXPECT(E_WRONGTYPE, "getex", "l", "ex", "0");
-	proto = 3;
-	EXPECT("_\r\n", "getex", "nothing", "persist");
+	H_EXPECT(H_E_WRONGTYPE, "getex", "l");
+	H_EXPECT(H_E_WRONGTYPE, "getex", "l", "ex", "0");
+	h_proto = 3;
+	H_EXPECT("_\r\n", "getex", "nothing", "persist");
 }
 END_TEST
 
 START_TEST(test_getdel)
 {
-	EXPECT(NIL, "getdel", "k");
-	ck_assert_uint_eq(last_dirty, 0);
-	OK("set", "k", "v", "ex", "10");
-	EXPECT("$1\r\nv\r\n", "getdel", "k");
-	ck_assert_uint_eq(last_dirty, 1);
-	ck_assert_ptr_null(peek("k"));
-	OK("set", "n", "-17");
-	EXPECT("$3\r\n-17\r\n", "getdel", "n");
+	H_EXPECT(H_NIL, "getdel", "k");
+	ck_assert_uint_eq(h_last_dirty, 0);
+	H_OK("set", "k", "v", "ex", "10");
+	H_EXPECT("$1\r\nv\r\n", "getdel", "k");
+	ck_assert_uint_eq(h_last_dirty, 1);
+	ck_assert_ptr_null(h_peek("k"));
+	H_OK("set", "n", "-17");
+	H_EXPECT("$3\r\n-17\r\n", "getdel", "n");
 	make_list("l");
-	EXPECT(E_WRONGTYPE, "getdel", "l");
-	ck_assert_ptr_nonnull(peek("l"));
-	proto = 3;
-	EXPECT("_\r\n", "getdel", "k");
+	H_EXPECT(H_E_WRONGTYPE, "getdel", "l");
+	ck_assert_ptr_nonnull(h_peek("l"));
+	h_proto = 3;
+	H_EXPECT("_\r\n", "getdel", "k");
 }
 END_TEST
 
 START_TEST(test_getset)
 {
-	EXPECT(NIL, "getset", "k", "a");
-	EXPECT("$1\r\na\r\n", "get", "k");
-	OK("set", "k", "b", "ex", "10");
-	EXPECT("$1\r\nb\r\n", "getset", "k", "c");
-	ck_assert_uint_eq(last_dirty, 1);
+	H_EXPECT(H_NIL, "getset", "k", "a");
+	H_EXPECT("$1\r\na\r\n", "get", "k");
+	H_OK("set", "k", "b", "ex", "10");
+	H_EXPECT("$1\r\nb\r\n", "getset", "k", "c");
+	ck_assert_uint_eq(h_last_dirty, 1);
 	ck_assert_int_eq(expire_of("k"), AP_NO_EXPIRE);
-	EXPECT("$1\r\nc\r\n", "get", "k");
+	H_EXPECT("$1\r\nc\r\n", "get", "k");
 	make_list("l");
-	EXPECT(E_WRONGTYPE, "getset", "l", "v");
-	ck_assert_uint_eq(last_dirty, 0);
-	ck_assert_int_eq(ap_entry_type(peek("l")), AP_TYPE_LIST);
+	H_EXPECT(H_E_WRONGTYPE, "getset", "l", "v");
+	ck_assert_uint_eq(h_last_dirty, 0);
+	ck_assert_int_eq(ap_entry_type(h_peek("l")), AP_TYPE_LIST);
 }
 END_TEST
 
@@ -636,44 +489,44 @@ END_TEST
 
 START_TEST(test_mget)
 {
-	OK("set", "a", "1");
-	OK("set", "b", "two");
+	H_OK("set", "a", "1");
+	H_OK("set", "b", "two");
 	make_list("l");
-	EXPECT("*4\r\n$1\r\n1\r\n$-1\r\n$3\r\ntwo\r\n$-1\r\n", "mget", "a",
-	       "missing", "b", "l");
-	EXPECT("*1\r\n$-1\r\n", "mget", "x");
-	proto = 3;
-	EXPECT("*3\r\n_\r\n$1\r\n1\r\n_\r\n", "mget", "x", "a", "l");
+	H_EXPECT("*4\r\n$1\r\n1\r\n$-1\r\n$3\r\ntwo\r\n$-1\r\n", "mget", "a",
+		 "missing", "b", "l");
+	H_EXPECT("*1\r\n$-1\r\n", "mget", "x");
+	h_proto = 3;
+	H_EXPECT("*3\r\n_\r\n$1\r\n1\r\n_\r\n", "mget", "x", "a", "l");
 }
 END_TEST
 
 START_TEST(test_mset)
 {
-	OK("set", "a", "old", "ex", "10");
+	H_OK("set", "a", "old", "ex", "10");
 	make_list("l");
-	OK("mset", "a", "1", "b", "2", "l", "3");
-	ck_assert_uint_eq(last_dirty, 3);
-	EXPECT("*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n", "mget", "a", "b",
-	       "l");
+	H_OK("mset", "a", "1", "b", "2", "l", "3");
+	ck_assert_uint_eq(h_last_dirty, 3);
+	H_EXPECT("*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n", "mget", "a", "b",
+		 "l");
 	ck_assert_int_eq(expire_of("a"), AP_NO_EXPIRE);
 	/* The same key twice: the last value wins. */
-	OK("mset", "d", "x", "d", "y");
-	EXPECT("$1\r\ny\r\n", "get", "d");
+	H_OK("mset", "d", "x", "d", "y");
+	H_EXPECT("$1\r\ny\r\n", "get", "d");
 }
 END_TEST
 
 START_TEST(test_msetnx)
 {
-	EXPECT(":1\r\n", "msetnx", "a", "1", "b", "2");
-	ck_assert_uint_eq(last_dirty, 2);
-	EXPECT(":0\r\n", "msetnx", "c", "3", "b", "9");
-	ck_assert_uint_eq(last_dirty, 0);
-	ck_assert_ptr_null(peek("c"));
-	EXPECT("$1\r\n2\r\n", "get", "b");
+	H_EXPECT(":1\r\n", "msetnx", "a", "1", "b", "2");
+	ck_assert_uint_eq(h_last_dirty, 2);
+	H_EXPECT(":0\r\n", "msetnx", "c", "3", "b", "9");
+	ck_assert_uint_eq(h_last_dirty, 0);
+	ck_assert_ptr_null(h_peek("c"));
+	H_EXPECT("$1\r\n2\r\n", "get", "b");
 	make_list("l");
-	EXPECT(":0\r\n", "msetnx", "l", "1");
-	EXPECT(":1\r\n", "msetnx", "e", "x", "e", "y");
-	EXPECT("$1\r\ny\r\n", "get", "e");
+	H_EXPECT(":0\r\n", "msetnx", "l", "1");
+	H_EXPECT(":1\r\n", "msetnx", "e", "x", "e", "y");
+	H_EXPECT("$1\r\ny\r\n", "get", "e");
 }
 END_TEST
 
@@ -681,139 +534,139 @@ END_TEST
 
 START_TEST(test_incr_decr)
 {
-	EXPECT(":1\r\n", "incr", "n");
-	ck_assert_uint_eq(last_dirty, 1);
-	EXPECT(":2\r\n", "incr", "n");
-	EXPECT(":1\r\n", "decr", "n");
-	EXPECT(":-1\r\n", "decr", "m");
-	EXPECT(":10\r\n", "incrby", "n", "9");
-	EXPECT(":-5\r\n", "incrby", "n", "-15");
-	EXPECT(":0\r\n", "decrby", "n", "-5");
-	EXPECT(":-100\r\n", "decrby", "p", "100");
-	ck_assert_int_eq(ap_entry_enc(peek("n")), AP_ENC_INT);
-	EXPECT("$1\r\n0\r\n", "get", "n");
+	H_EXPECT(":1\r\n", "incr", "n");
+	ck_assert_uint_eq(h_last_dirty, 1);
+	H_EXPECT(":2\r\n", "incr", "n");
+	H_EXPECT(":1\r\n", "decr", "n");
+	H_EXPECT(":-1\r\n", "decr", "m");
+	H_EXPECT(":10\r\n", "incrby", "n", "9");
+	H_EXPECT(":-5\r\n", "incrby", "n", "-15");
+	H_EXPECT(":0\r\n", "decrby", "n", "-5");
+	H_EXPECT(":-100\r\n", "decrby", "p", "100");
+	ck_assert_int_eq(ap_entry_enc(h_peek("n")), AP_ENC_INT);
+	H_EXPECT("$1\r\n0\r\n", "get", "n");
 	/* Embedded and raw strings holding integers count too. */
-	OK("set", "s", "12");
-	EXPECT(":13\r\n", "incr", "s");
-	EXPECT(":1\r\n", "append", "r", "4");
-	EXPECT(":2\r\n", "append", "r", "2");
-	EXPECT(":43\r\n", "incr", "r");
-	EXPECT("$2\r\n43\r\n", "get", "r");
+	H_OK("set", "s", "12");
+	H_EXPECT(":13\r\n", "incr", "s");
+	H_EXPECT(":1\r\n", "append", "r", "4");
+	H_EXPECT(":2\r\n", "append", "r", "2");
+	H_EXPECT(":43\r\n", "incr", "r");
+	H_EXPECT("$2\r\n43\r\n", "get", "r");
 }
 END_TEST
 
 START_TEST(test_incr_keeps_ttl)
 {
-	OK("set", "n", "5", "ex", "100");
-	EXPECT(":6\r\n", "incr", "n");
-	ck_assert_int_eq(expire_of("n"), NOW + 100000);
-	EXPECT(":2\r\n", "incrby", "n", "-4");
-	EXPECT(":1\r\n", "decr", "n");
-	EXPECT(":0\r\n", "decrby", "n", "1");
-	ck_assert_int_eq(expire_of("n"), NOW + 100000);
-	ck_assert_int_eq(ap_entry_enc(peek("n")), AP_ENC_INT);
+	H_OK("set", "n", "5", "ex", "100");
+	H_EXPECT(":6\r\n", "incr", "n");
+	ck_assert_int_eq(expire_of("n"), H_NOW + 100000);
+	H_EXPECT(":2\r\n", "incrby", "n", "-4");
+	H_EXPECT(":1\r\n", "decr", "n");
+	H_EXPECT(":0\r\n", "decrby", "n", "1");
+	ck_assert_int_eq(expire_of("n"), H_NOW + 100000);
+	ck_assert_int_eq(ap_entry_enc(h_peek("n")), AP_ENC_INT);
 }
 END_TEST
 
 START_TEST(test_incr_errors)
 {
-	OK("set", "s", "abc");
-	EXPECT(E_NOT_INT, "incr", "s");
-	OK("set", "s", " 1");
-	EXPECT(E_NOT_INT, "incr", "s");
-	OK("set", "s", "1.5");
-	EXPECT(E_NOT_INT, "decr", "s");
-	OK("set", "s", "01");
-	EXPECT(E_NOT_INT, "incrby", "s", "1");
-	OK("set", "s", "");
-	EXPECT(E_NOT_INT, "incr", "s");
-	ck_assert_uint_eq(last_dirty, 0);
-	EXPECT("$0\r\n\r\n", "get", "s");
-	EXPECT(E_NOT_INT, "incrby", "n", "x");
-	EXPECT(E_NOT_INT, "incrby", "n", "9223372036854775808");
-	EXPECT(E_NOT_INT, "decrby", "n", "");
-	ck_assert_ptr_null(peek("n"));
+	H_OK("set", "s", "abc");
+	H_EXPECT(H_E_NOT_INT, "incr", "s");
+	H_OK("set", "s", " 1");
+	H_EXPECT(H_E_NOT_INT, "incr", "s");
+	H_OK("set", "s", "1.5");
+	H_EXPECT(H_E_NOT_INT, "decr", "s");
+	H_OK("set", "s", "01");
+	H_EXPECT(H_E_NOT_INT, "incrby", "s", "1");
+	H_OK("set", "s", "");
+	H_EXPECT(H_E_NOT_INT, "incr", "s");
+	ck_assert_uint_eq(h_last_dirty, 0);
+	H_EXPECT("$0\r\n\r\n", "get", "s");
+	H_EXPECT(H_E_NOT_INT, "incrby", "n", "x");
+	H_EXPECT(H_E_NOT_INT, "incrby", "n", "9223372036854775808");
+	H_EXPECT(H_E_NOT_INT, "decrby", "n", "");
+	ck_assert_ptr_null(h_peek("n"));
 	make_list("l");
-	EXPECT(E_WRONGTYPE, "incr", "l");
-	EXPECT(E_WRONGTYPE, "decrby", "l", "3");
+	H_EXPECT(H_E_WRONGTYPE, "incr", "l");
+	H_EXPECT(H_E_WRONGTYPE, "decrby", "l", "3");
 	/* The increment is parsed before the key is looked at. */
-	EXPECT(E_NOT_INT, "incrby", "l", "x");
+	H_EXPECT(H_E_NOT_INT, "incrby", "l", "x");
 }
 END_TEST
 
 START_TEST(test_incr_boundaries)
 {
-	OK("set", "n", "9223372036854775806");
-	EXPECT(":9223372036854775807\r\n", "incr", "n");
-	EXPECT(E_OVERFLOW, "incr", "n");
-	ck_assert_uint_eq(last_dirty, 0);
-	EXPECT("$19\r\n9223372036854775807\r\n", "get", "n");
-	EXPECT(E_OVERFLOW, "incrby", "n", "1");
-	EXPECT(":-1\r\n", "incrby", "n", "-9223372036854775808");
-	OK("set", "m", "-9223372036854775807");
-	EXPECT(":-9223372036854775808\r\n", "decr", "m");
-	EXPECT(E_OVERFLOW, "decr", "m");
-	EXPECT(E_OVERFLOW, "decrby", "m", "1");
-	EXPECT(E_OVERFLOW, "incrby", "m", "-1");
-	EXPECT(":-1\r\n", "incrby", "m", "9223372036854775807");
-	EXPECT(":9223372036854775807\r\n", "incrby", "z",
-	       "9223372036854775807");
-	EXPECT(":-9223372036854775808\r\n", "incrby", "y",
-	       "-9223372036854775808");
-	EXPECT(":-9223372036854775807\r\n", "decrby", "x",
-	       "9223372036854775807");
-	EXPECT("-ERR decrement would overflow\r\n", "decrby", "x",
-	       "-9223372036854775808");
-	EXPECT("$20\r\n-9223372036854775807\r\n", "get", "x");
+	H_OK("set", "n", "9223372036854775806");
+	H_EXPECT(":9223372036854775807\r\n", "incr", "n");
+	H_EXPECT(E_OVERFLOW, "incr", "n");
+	ck_assert_uint_eq(h_last_dirty, 0);
+	H_EXPECT("$19\r\n9223372036854775807\r\n", "get", "n");
+	H_EXPECT(E_OVERFLOW, "incrby", "n", "1");
+	H_EXPECT(":-1\r\n", "incrby", "n", "-9223372036854775808");
+	H_OK("set", "m", "-9223372036854775807");
+	H_EXPECT(":-9223372036854775808\r\n", "decr", "m");
+	H_EXPECT(E_OVERFLOW, "decr", "m");
+	H_EXPECT(E_OVERFLOW, "decrby", "m", "1");
+	H_EXPECT(E_OVERFLOW, "incrby", "m", "-1");
+	H_EXPECT(":-1\r\n", "incrby", "m", "9223372036854775807");
+	H_EXPECT(":9223372036854775807\r\n", "incrby", "z",
+		 "9223372036854775807");
+	H_EXPECT(":-9223372036854775808\r\n", "incrby", "y",
+		 "-9223372036854775808");
+	H_EXPECT(":-9223372036854775807\r\n", "decrby", "x",
+		 "9223372036854775807");
+	H_EXPECT("-ERR decrement would overflow\r\n", "decrby", "x",
+		 "-9223372036854775808");
+	H_EXPECT("$20\r\n-9223372036854775807\r\n", "get", "x");
 }
 END_TEST
 
 START_TEST(test_incrbyfloat)
 {
-	OK("set", "f", "10.50");
-	EXPECT("$4\r\n10.6\r\n", "incrbyfloat", "f", "0.1");
-	EXPECT("$4\r\n10.6\r\n", "get", "f");
-	EXPECT("$5\r\n-5.25\r\n", "incrbyfloat", "f", "-15.85");
-	OK("set", "g", "5.0e3");
-	EXPECT("$4\r\n5200\r\n", "incrbyfloat", "g", "2.0e2");
-	ck_assert_int_eq(ap_entry_enc(peek("g")), AP_ENC_INT);
-	EXPECT("$4\r\n3000\r\n", "incrbyfloat", "new", "3.0e3");
-	ck_assert_uint_eq(last_dirty, 1);
-	OK("set", "i", "7");
-	EXPECT("$3\r\n7.5\r\n", "incrbyfloat", "i", ".5");
-	EXPECT("$1\r\n8\r\n", "incrbyfloat", "i", "0.5");
+	H_OK("set", "f", "10.50");
+	H_EXPECT("$4\r\n10.6\r\n", "incrbyfloat", "f", "0.1");
+	H_EXPECT("$4\r\n10.6\r\n", "get", "f");
+	H_EXPECT("$5\r\n-5.25\r\n", "incrbyfloat", "f", "-15.85");
+	H_OK("set", "g", "5.0e3");
+	H_EXPECT("$4\r\n5200\r\n", "incrbyfloat", "g", "2.0e2");
+	ck_assert_int_eq(ap_entry_enc(h_peek("g")), AP_ENC_INT);
+	H_EXPECT("$4\r\n3000\r\n", "incrbyfloat", "new", "3.0e3");
+	ck_assert_uint_eq(h_last_dirty, 1);
+	H_OK("set", "i", "7");
+	H_EXPECT("$3\r\n7.5\r\n", "incrbyfloat", "i", ".5");
+	H_EXPECT("$1\r\n8\r\n", "incrbyfloat", "i", "0.5");
 	/* TTL kept. */
-	OK("set", "t", "1", "px", "999");
-	EXPECT("$3\r\n1.5\r\n", "incrbyfloat", "t", "0.5");
-	ck_assert_int_eq(expire_of("t"), NOW + 999);
+	H_OK("set", "t", "1", "px", "999");
+	H_EXPECT("$3\r\n1.5\r\n", "incrbyfloat", "t", "0.5");
+	ck_assert_int_eq(expire_of("t"), H_NOW + 999);
 	/* RESP3 replies the same bulk string. */
-	proto = 3;
-	EXPECT("$3\r\n2.5\r\n", "incrbyfloat", "t", "1");
+	h_proto = 3;
+	H_EXPECT("$3\r\n2.5\r\n", "incrbyfloat", "t", "1");
 }
 END_TEST
 
 START_TEST(test_incrbyfloat_errors)
 {
-	OK("set", "s", "abc");
-	EXPECT(E_NOT_FLOAT, "incrbyfloat", "s", "1");
-	OK("set", "s", " 1");
-	EXPECT(E_NOT_FLOAT, "incrbyfloat", "s", "1");
-	EXPECT(E_NOT_FLOAT, "incrbyfloat", "n", "x");
-	EXPECT(E_NOT_FLOAT, "incrbyfloat", "n", "nan");
-	EXPECT(E_NOT_FLOAT, "incrbyfloat", "n", "");
-	ck_assert_ptr_null(peek("n"));
-	EXPECT("-ERR increment would produce NaN or Infinity\r\n",
-	       "incrbyfloat", "n", "inf");
-	EXPECT("-ERR increment would produce NaN or Infinity\r\n",
-	       "incrbyfloat", "n", "-inf");
-	ck_assert_ptr_null(peek("n"));
-	ck_assert_uint_eq(last_dirty, 0);
-	OK("set", "big", "1e4932");
-	EXPECT("-ERR increment would produce NaN or Infinity\r\n",
-	       "incrbyfloat", "big", "1e4932");
+	H_OK("set", "s", "abc");
+	H_EXPECT(H_E_NOT_FLOAT, "incrbyfloat", "s", "1");
+	H_OK("set", "s", " 1");
+	H_EXPECT(H_E_NOT_FLOAT, "incrbyfloat", "s", "1");
+	H_EXPECT(H_E_NOT_FLOAT, "incrbyfloat", "n", "x");
+	H_EXPECT(H_E_NOT_FLOAT, "incrbyfloat", "n", "nan");
+	H_EXPECT(H_E_NOT_FLOAT, "incrbyfloat", "n", "");
+	ck_assert_ptr_null(h_peek("n"));
+	H_EXPECT("-ERR increment would produce NaN or Infinity\r\n",
+		 "incrbyfloat", "n", "inf");
+	H_EXPECT("-ERR increment would produce NaN or Infinity\r\n",
+		 "incrbyfloat", "n", "-inf");
+	ck_assert_ptr_null(h_peek("n"));
+	ck_assert_uint_eq(h_last_dirty, 0);
+	H_OK("set", "big", "1e4932");
+	H_EXPECT("-ERR increment would produce NaN or Infinity\r\n",
+		 "incrbyfloat", "big", "1e4932");
 	make_list("l");
-	EXPECT(E_WRONGTYPE, "incrbyfloat", "l", "1");
-	EXPECT(E_WRONGTYPE, "incrbyfloat", "l", "x");
+	H_EXPECT(H_E_WRONGTYPE, "incrbyfloat", "l", "1");
+	H_EXPECT(H_E_WRONGTYPE, "incrbyfloat", "l", "x");
 }
 END_TEST
 
@@ -821,29 +674,29 @@ END_TEST
 
 START_TEST(test_append)
 {
-	EXPECT(":5\r\n", "append", "k", "Hello");
-	ck_assert_uint_eq(last_dirty, 1);
-	EXPECT(":11\r\n", "append", "k", " World");
-	EXPECT("$11\r\nHello World\r\n", "get", "k");
-	EXPECT(":11\r\n", "append", "k", "");
-	EXPECT("$11\r\nHello World\r\n", "get", "k");
-	OK("set", "n", "12", "ex", "50");
-	EXPECT(":4\r\n", "append", "n", "34");
-	EXPECT("$4\r\n1234\r\n", "get", "n");
-	ck_assert_int_eq(expire_of("n"), NOW + 50000);
-	EXPECT(":0\r\n", "append", "e", "");
+	H_EXPECT(":5\r\n", "append", "k", "Hello");
+	ck_assert_uint_eq(h_last_dirty, 1);
+	H_EXPECT(":11\r\n", "append", "k", " World");
+	H_EXPECT("$11\r\nHello World\r\n", "get", "k");
+	H_EXPECT(":11\r\n", "append", "k", "");
+	H_EXPECT("$11\r\nHello World\r\n", "get", "k");
+	H_OK("set", "n", "12", "ex", "50");
+	H_EXPECT(":4\r\n", "append", "n", "34");
+	H_EXPECT("$4\r\n1234\r\n", "get", "n");
+	ck_assert_int_eq(expire_of("n"), H_NOW + 50000);
+	H_EXPECT(":0\r\n", "append", "e", "");
 	/* As Redis, appending nothing to a missing key creates it empty. */
-	ck_assert_ptr_nonnull(peek("e"));
-	ck_assert_uint_eq(ap_entry_str_len(peek("e")), 0);
+	ck_assert_ptr_nonnull(h_peek("e"));
+	ck_assert_uint_eq(ap_entry_str_len(h_peek("e")), 0);
 	make_list("l");
-	EXPECT(E_WRONGTYPE, "append", "l", "x");
+	H_EXPECT(H_E_WRONGTYPE, "append", "l", "x");
 	/* Long values grow past the embedded size. */
 	char big[200];
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	EXPECT(":203\r\n", "append", "n", big);
-	EXPECT(":402\r\n", "append", "n", big);
-	ck_assert_uint_eq(ap_entry_str_len(peek("n")), 402);
+	H_EXPECT(":203\r\n", "append", "n", big);
+	H_EXPECT(":402\r\n", "append", "n", big);
+	ck_assert_uint_eq(ap_entry_str_len(h_peek("n")), 402);
 }
 END_TEST
 
@@ -851,39 +704,39 @@ START_TEST(test_append_max_len)
 {
 	char v[101];
 
-	cfg.proto_max_bulk_len = 100;
+	h_cfg.proto_max_bulk_len = 100;
 	memset(v, 'a', 100);
 	v[100] = '\0';
 	v[90] = '\0';
-	EXPECT(":90\r\n", "append", "k", v);
+	H_EXPECT(":90\r\n", "append", "k", v);
 	v[90] = 'a';
 	v[10] = '\0';
-	EXPECT(":100\r\n", "append", "k", v);
-	EXPECT(E_TOO_LONG, "append", "k", "b");
-	ck_assert_uint_eq(last_dirty, 0);
-	ck_assert_uint_eq(ap_entry_str_len(peek("k")), 100);
-	EXPECT(":100\r\n", "append", "k", "");
+	H_EXPECT(":100\r\n", "append", "k", v);
+	H_EXPECT(E_TOO_LONG, "append", "k", "b");
+	ck_assert_uint_eq(h_last_dirty, 0);
+	ck_assert_uint_eq(ap_entry_str_len(h_peek("k")), 100);
+	H_EXPECT(":100\r\n", "append", "k", "");
 	v[10] = 'a';
-	EXPECT(E_TOO_LONG, "append", "fresh",
-	       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	       "aaaaa");
-	ck_assert_ptr_null(peek("fresh"));
+	H_EXPECT(E_TOO_LONG, "append", "fresh",
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaa");
+	ck_assert_ptr_null(h_peek("fresh"));
 }
 END_TEST
 
 START_TEST(test_strlen)
 {
-	EXPECT(":0\r\n", "strlen", "k");
-	OK("set", "k", "Hello world");
-	EXPECT(":11\r\n", "strlen", "k");
-	OK("set", "n", "-12345");
-	EXPECT(":6\r\n", "strlen", "n");
-	OK("set", "e", "");
-	EXPECT(":0\r\n", "strlen", "e");
+	H_EXPECT(":0\r\n", "strlen", "k");
+	H_OK("set", "k", "Hello world");
+	H_EXPECT(":11\r\n", "strlen", "k");
+	H_OK("set", "n", "-12345");
+	H_EXPECT(":6\r\n", "strlen", "n");
+	H_OK("set", "e", "");
+	H_EXPECT(":0\r\n", "strlen", "e");
 	make_list("l");
-	EXPECT(E_WRONGTYPE, "strlen", "l");
+	H_EXPECT(H_E_WRONGTYPE, "strlen", "l");
 }
 END_TEST
 
@@ -891,94 +744,94 @@ END_TEST
 
 START_TEST(test_getrange)
 {
-	OK("set", "k", "This is a string");
-	EXPECT("$4\r\nThis\r\n", "getrange", "k", "0", "3");
-	EXPECT("$3\r\ning\r\n", "getrange", "k", "-3", "-1");
-	EXPECT("$16\r\nThis is a string\r\n", "getrange", "k", "0", "-1");
-	EXPECT("$6\r\nstring\r\n", "getrange", "k", "10", "100");
-	EXPECT("$0\r\n\r\n", "getrange", "k", "5", "3");
-	EXPECT("$0\r\n\r\n", "getrange", "k", "-1", "-5");
-	EXPECT("$0\r\n\r\n", "getrange", "k", "16", "20");
-	EXPECT("$1\r\ng\r\n", "getrange", "k", "15", "20");
+	H_OK("set", "k", "This is a string");
+	H_EXPECT("$4\r\nThis\r\n", "getrange", "k", "0", "3");
+	H_EXPECT("$3\r\ning\r\n", "getrange", "k", "-3", "-1");
+	H_EXPECT("$16\r\nThis is a string\r\n", "getrange", "k", "0", "-1");
+	H_EXPECT("$6\r\nstring\r\n", "getrange", "k", "10", "100");
+	H_EXPECT("$0\r\n\r\n", "getrange", "k", "5", "3");
+	H_EXPECT("$0\r\n\r\n", "getrange", "k", "-1", "-5");
+	H_EXPECT("$0\r\n\r\n", "getrange", "k", "16", "20");
+	H_EXPECT("$1\r\ng\r\n", "getrange", "k", "15", "20");
 	/* Redis 7 clamps a too-negative end to 0. */
-	EXPECT("$1\r\nT\r\n", "getrange", "k", "0", "-100");
-	EXPECT("$1\r\nT\r\n", "getrange", "k", "-100", "-50");
-	EXPECT("$16\r\nThis is a string\r\n", "getrange", "k",
-	       "-9223372036854775808", "9223372036854775807");
-	EXPECT("$0\r\n\r\n", "getrange", "k", "9223372036854775807",
-	       "9223372036854775807");
-	EXPECT("$4\r\nThis\r\n", "substr", "k", "0", "3");
-	OK("set", "n", "12345");
-	EXPECT("$2\r\n23\r\n", "getrange", "n", "1", "2");
-	OK("set", "e", "");
-	EXPECT("$0\r\n\r\n", "getrange", "e", "0", "-1");
-	EXPECT("$0\r\n\r\n", "getrange", "missing", "0", "-1");
-	EXPECT(E_NOT_INT, "getrange", "k", "a", "1");
-	EXPECT(E_NOT_INT, "getrange", "k", "0", "1x");
+	H_EXPECT("$1\r\nT\r\n", "getrange", "k", "0", "-100");
+	H_EXPECT("$1\r\nT\r\n", "getrange", "k", "-100", "-50");
+	H_EXPECT("$16\r\nThis is a string\r\n", "getrange", "k",
+		 "-9223372036854775808", "9223372036854775807");
+	H_EXPECT("$0\r\n\r\n", "getrange", "k", "9223372036854775807",
+		 "9223372036854775807");
+	H_EXPECT("$4\r\nThis\r\n", "substr", "k", "0", "3");
+	H_OK("set", "n", "12345");
+	H_EXPECT("$2\r\n23\r\n", "getrange", "n", "1", "2");
+	H_OK("set", "e", "");
+	H_EXPECT("$0\r\n\r\n", "getrange", "e", "0", "-1");
+	H_EXPECT("$0\r\n\r\n", "getrange", "missing", "0", "-1");
+	H_EXPECT(H_E_NOT_INT, "getrange", "k", "a", "1");
+	H_EXPECT(H_E_NOT_INT, "getrange", "k", "0", "1x");
 	make_list("l");
-	EXPECT(E_WRONGTYPE, "getrange", "l", "0", "1");
-	EXPECT(E_NOT_INT, "getrange", "l", "0", "z");
-	proto = 3;
-	EXPECT("$0\r\n\r\n", "substr", "missing", "0", "-1");
+	H_EXPECT(H_E_WRONGTYPE, "getrange", "l", "0", "1");
+	H_EXPECT(H_E_NOT_INT, "getrange", "l", "0", "z");
+	h_proto = 3;
+	H_EXPECT("$0\r\n\r\n", "substr", "missing", "0", "-1");
 }
 END_TEST
 
 START_TEST(test_setrange)
 {
-	OK("set", "k", "Hello World");
-	EXPECT(":11\r\n", "setrange", "k", "6", "Redis");
-	ck_assert_uint_eq(last_dirty, 1);
-	EXPECT("$11\r\nHello Redis\r\n", "get", "k");
-	EXPECT(":13\r\n", "setrange", "k", "10", "!!!");
-	EXPECT("$13\r\nHello Redi!!!\r\n", "get", "k");
-	EXPECT(":11\r\n", "setrange", "n", "6", "Redis");
-	EXPECT("$11\r\n\0\0\0\0\0\0Redis\r\n", "get", "n");
-	EXPECT(":3\r\n", "setrange", "z", "0", "abc");
-	EXPECT("$3\r\nabc\r\n", "get", "z");
+	H_OK("set", "k", "Hello World");
+	H_EXPECT(":11\r\n", "setrange", "k", "6", "Redis");
+	ck_assert_uint_eq(h_last_dirty, 1);
+	H_EXPECT("$11\r\nHello Redis\r\n", "get", "k");
+	H_EXPECT(":13\r\n", "setrange", "k", "10", "!!!");
+	H_EXPECT("$13\r\nHello Redi!!!\r\n", "get", "k");
+	H_EXPECT(":11\r\n", "setrange", "n", "6", "Redis");
+	H_EXPECT("$11\r\n\0\0\0\0\0\0Redis\r\n", "get", "n");
+	H_EXPECT(":3\r\n", "setrange", "z", "0", "abc");
+	H_EXPECT("$3\r\nabc\r\n", "get", "z");
 	/* Empty value: nothing changes, nothing is created. */
-	EXPECT(":0\r\n", "setrange", "none", "5", "");
-	ck_assert_ptr_null(peek("none"));
-	ck_assert_uint_eq(last_dirty, 0);
-	EXPECT(":13\r\n", "setrange", "k", "100", "");
+	H_EXPECT(":0\r\n", "setrange", "none", "5", "");
+	ck_assert_ptr_null(h_peek("none"));
+	ck_assert_uint_eq(h_last_dirty, 0);
+	H_EXPECT(":13\r\n", "setrange", "k", "100", "");
 	/* TTL kept; an integer value is rewritten as bytes. */
-	OK("set", "i", "1234", "ex", "9");
-	EXPECT(":4\r\n", "setrange", "i", "1", "x");
-	EXPECT("$4\r\n1x34\r\n", "get", "i");
-	ck_assert_int_eq(expire_of("i"), NOW + 9000);
-	EXPECT(":6\r\n", "setrange", "i", "5", "y");
-	EXPECT("$6\r\n1x34\0y\r\n", "get", "i");
+	H_OK("set", "i", "1234", "ex", "9");
+	H_EXPECT(":4\r\n", "setrange", "i", "1", "x");
+	H_EXPECT("$4\r\n1x34\r\n", "get", "i");
+	ck_assert_int_eq(expire_of("i"), H_NOW + 9000);
+	H_EXPECT(":6\r\n", "setrange", "i", "5", "y");
+	H_EXPECT("$6\r\n1x34\0y\r\n", "get", "i");
 }
 END_TEST
 
 START_TEST(test_setrange_errors)
 {
-	OK("set", "k", "abc");
-	EXPECT("-ERR offset is out of range\r\n", "setrange", "k", "-1", "x");
-	EXPECT("-ERR offset is out of range\r\n", "setrange", "missing", "-1",
-	       "");
-	EXPECT(E_NOT_INT, "setrange", "k", "x", "y");
+	H_OK("set", "k", "abc");
+	H_EXPECT("-ERR offset is out of range\r\n", "setrange", "k", "-1", "x");
+	H_EXPECT("-ERR offset is out of range\r\n", "setrange", "missing", "-1",
+		 "");
+	H_EXPECT(H_E_NOT_INT, "setrange", "k", "x", "y");
 	make_list("l");
-	EXPECT(E_WRONGTYPE, "setrange", "l", "0", "x");
-	EXPECT(E_WRONGTYPE, "setrange", "l", "0", "");
-	EXPECT(E_TOO_LONG, "setrange", "k", "9223372036854775807", "x");
-	EXPECT(E_TOO_LONG, "setrange", "new", "536870912", "x");
-	ck_assert_ptr_null(peek("new"));
-	EXPECT("$3\r\nabc\r\n", "get", "k");
+	H_EXPECT(H_E_WRONGTYPE, "setrange", "l", "0", "x");
+	H_EXPECT(H_E_WRONGTYPE, "setrange", "l", "0", "");
+	H_EXPECT(E_TOO_LONG, "setrange", "k", "9223372036854775807", "x");
+	H_EXPECT(E_TOO_LONG, "setrange", "new", "536870912", "x");
+	ck_assert_ptr_null(h_peek("new"));
+	H_EXPECT("$3\r\nabc\r\n", "get", "k");
 }
 END_TEST
 
 START_TEST(test_setrange_max_len)
 {
-	cfg.proto_max_bulk_len = 100;
-	EXPECT(":100\r\n", "setrange", "k", "95", "12345");
-	EXPECT(E_TOO_LONG, "setrange", "k", "96", "12345");
-	EXPECT(E_TOO_LONG, "setrange", "new", "100", "x");
-	ck_assert_ptr_null(peek("new"));
-	EXPECT(":100\r\n", "setrange", "new", "99", "x");
+	h_cfg.proto_max_bulk_len = 100;
+	H_EXPECT(":100\r\n", "setrange", "k", "95", "12345");
+	H_EXPECT(E_TOO_LONG, "setrange", "k", "96", "12345");
+	H_EXPECT(E_TOO_LONG, "setrange", "new", "100", "x");
+	ck_assert_ptr_null(h_peek("new"));
+	H_EXPECT(":100\r\n", "setrange", "new", "99", "x");
 	/* Overwriting inside the limit is fine at the limit. */
-	EXPECT(":100\r\n", "setrange", "k", "0", "abc");
-	EXPECT("$5\r\n12345\r\n", "getrange", "k", "-5", "-1");
-	EXPECT("$3\r\nabc\r\n", "getrange", "k", "0", "2");
+	H_EXPECT(":100\r\n", "setrange", "k", "0", "abc");
+	H_EXPECT("$5\r\n12345\r\n", "getrange", "k", "-5", "-1");
+	H_EXPECT("$3\r\nabc\r\n", "getrange", "k", "0", "2");
 }
 END_TEST
 
@@ -990,73 +843,73 @@ END_TEST
 
 START_TEST(test_lcs_reference_example)
 {
-	OK("mset", "key1", "ohmytext", "key2", "mynewtext");
-	EXPECT("$6\r\nmytext\r\n", "lcs", "key1", "key2");
-	EXPECT(":6\r\n", "lcs", "key1", "key2", "LEN");
-	EXPECT("*4\r\n" LCS_IDX_BODY, "lcs", "key1", "key2", "IDX");
-	EXPECT("*4\r\n$7\r\nmatches\r\n*1\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n"
-	       ":5\r\n:8\r\n$3\r\nlen\r\n:6\r\n",
-	       "lcs", "key1", "key2", "IDX", "MINMATCHLEN", "4");
-	EXPECT("*4\r\n$7\r\nmatches\r\n*2\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n"
-	       ":5\r\n:8\r\n:4\r\n*3\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n"
-	       ":2\r\n$3\r\nlen\r\n:6\r\n",
-	       "lcs", "key1", "key2", "IDX", "WITHMATCHLEN");
-	EXPECT("*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n"
-	       ":5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n",
-	       "lcs", "key1", "key2", "IDX", "MINMATCHLEN", "4",
-	       "WITHMATCHLEN");
+	H_OK("mset", "key1", "ohmytext", "key2", "mynewtext");
+	H_EXPECT("$6\r\nmytext\r\n", "lcs", "key1", "key2");
+	H_EXPECT(":6\r\n", "lcs", "key1", "key2", "LEN");
+	H_EXPECT("*4\r\n" LCS_IDX_BODY, "lcs", "key1", "key2", "IDX");
+	H_EXPECT("*4\r\n$7\r\nmatches\r\n*1\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n"
+		 ":5\r\n:8\r\n$3\r\nlen\r\n:6\r\n",
+		 "lcs", "key1", "key2", "IDX", "MINMATCHLEN", "4");
+	H_EXPECT("*4\r\n$7\r\nmatches\r\n*2\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n"
+		 ":5\r\n:8\r\n:4\r\n*3\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n"
+		 ":2\r\n$3\r\nlen\r\n:6\r\n",
+		 "lcs", "key1", "key2", "IDX", "WITHMATCHLEN");
+	H_EXPECT("*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n"
+		 ":5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n",
+		 "lcs", "key1", "key2", "IDX", "MINMATCHLEN", "4",
+		 "WITHMATCHLEN");
 	/* A negative minimum counts as 0; too large a minimum keeps none. */
-	EXPECT("*4\r\n" LCS_IDX_BODY, "lcs", "key1", "key2", "idx",
-	       "minmatchlen", "-3");
-	EXPECT("*4\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:6\r\n", "lcs",
-	       "key1", "key2", "idx", "minmatchlen", "7");
+	H_EXPECT("*4\r\n" LCS_IDX_BODY, "lcs", "key1", "key2", "idx",
+		 "minmatchlen", "-3");
+	H_EXPECT("*4\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:6\r\n", "lcs",
+		 "key1", "key2", "idx", "minmatchlen", "7");
 	/* MINMATCHLEN and WITHMATCHLEN without IDX are ignored. */
-	EXPECT("$6\r\nmytext\r\n", "lcs", "key1", "key2", "withmatchlen",
-	       "minmatchlen", "3");
-	EXPECT(":6\r\n", "lcs", "key2", "key1", "len");
-	proto = 3;
-	EXPECT("%2\r\n" LCS_IDX_BODY, "lcs", "key1", "key2", "IDX");
-	EXPECT("$6\r\nmytext\r\n", "lcs", "key1", "key2");
+	H_EXPECT("$6\r\nmytext\r\n", "lcs", "key1", "key2", "withmatchlen",
+		 "minmatchlen", "3");
+	H_EXPECT(":6\r\n", "lcs", "key2", "key1", "len");
+	h_proto = 3;
+	H_EXPECT("%2\r\n" LCS_IDX_BODY, "lcs", "key1", "key2", "IDX");
+	H_EXPECT("$6\r\nmytext\r\n", "lcs", "key1", "key2");
 }
 END_TEST
 
 START_TEST(test_lcs_edge_cases)
 {
-	EXPECT("$0\r\n\r\n", "lcs", "a", "b");
-	EXPECT(":0\r\n", "lcs", "a", "b", "len");
-	EXPECT("*4\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:0\r\n", "lcs", "a",
-	       "b", "idx");
-	OK("set", "a", "abc");
-	EXPECT("$0\r\n\r\n", "lcs", "a", "b");
-	EXPECT("$3\r\nabc\r\n", "lcs", "a", "a");
-	OK("set", "b", "xyz");
-	EXPECT("$0\r\n\r\n", "lcs", "a", "b");
-	EXPECT("*4\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:0\r\n", "lcs", "a",
-	       "b", "idx");
-	OK("set", "n1", "12345");
-	OK("set", "n2", "2x4");
-	EXPECT("$2\r\n24\r\n", "lcs", "n1", "n2");
+	H_EXPECT("$0\r\n\r\n", "lcs", "a", "b");
+	H_EXPECT(":0\r\n", "lcs", "a", "b", "len");
+	H_EXPECT("*4\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:0\r\n", "lcs", "a",
+		 "b", "idx");
+	H_OK("set", "a", "abc");
+	H_EXPECT("$0\r\n\r\n", "lcs", "a", "b");
+	H_EXPECT("$3\r\nabc\r\n", "lcs", "a", "a");
+	H_OK("set", "b", "xyz");
+	H_EXPECT("$0\r\n\r\n", "lcs", "a", "b");
+	H_EXPECT("*4\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:0\r\n", "lcs", "a",
+		 "b", "idx");
+	H_OK("set", "n1", "12345");
+	H_OK("set", "n2", "2x4");
+	H_EXPECT("$2\r\n24\r\n", "lcs", "n1", "n2");
 	/* Whole-string match: one range reaching both starts. */
-	EXPECT("*4\r\n$7\r\nmatches\r\n*1\r\n*2\r\n*2\r\n:0\r\n:2\r\n*2\r\n"
-	       ":0\r\n:2\r\n$3\r\nlen\r\n:3\r\n",
-	       "lcs", "a", "a", "idx");
+	H_EXPECT("*4\r\n$7\r\nmatches\r\n*1\r\n*2\r\n*2\r\n:0\r\n:2\r\n*2\r\n"
+		 ":0\r\n:2\r\n$3\r\nlen\r\n:3\r\n",
+		 "lcs", "a", "a", "idx");
 }
 END_TEST
 
 START_TEST(test_lcs_errors)
 {
-	OK("set", "a", "abc");
+	H_OK("set", "a", "abc");
 	make_list("l");
-	EXPECT("-ERR The specified keys must contain string values\r\n", "lcs",
-	       "a", "l");
-	EXPECT("-ERR The specified keys must contain string values\r\n", "lcs",
-	       "l", "missing", "bogus");
-	EXPECT("-ERR If you want both the length and indexes, please just "
-	       "use IDX.\r\n",
-	       "lcs", "a", "a", "len", "idx");
-	EXPECT(E_SYNTAX, "lcs", "a", "a", "bogus");
-	EXPECT(E_SYNTAX, "lcs", "a", "a", "idx", "minmatchlen");
-	EXPECT(E_NOT_INT, "lcs", "a", "a", "idx", "minmatchlen", "x");
+	H_EXPECT("-ERR The specified keys must contain string values\r\n",
+		 "lcs", "a", "l");
+	H_EXPECT("-ERR The specified keys must contain string values\r\n",
+		 "lcs", "l", "missing", "bogus");
+	H_EXPECT("-ERR If you want both the length and indexes, please just "
+		 "use IDX.\r\n",
+		 "lcs", "a", "a", "len", "idx");
+	H_EXPECT(H_E_SYNTAX, "lcs", "a", "a", "bogus");
+	H_EXPECT(H_E_SYNTAX, "lcs", "a", "a", "idx", "minmatchlen");
+	H_EXPECT(H_E_NOT_INT, "lcs", "a", "a", "idx", "minmatchlen", "x");
 }
 END_TEST
 
@@ -1069,7 +922,7 @@ static void set_random(const char *key, size_t len, unsigned *seed)
 		*seed = *seed * 1103515245u + 12345u;
 		v[i] = (char)('a' + (*seed >> 16) % 3);
 	}
-	(void)ap_db_set_string(db0(), key, strlen(key), v, len, AP_NO_EXPIRE);
+	(void)ap_db_set_string(h_dbp(), key, strlen(key), v, len, AP_NO_EXPIRE);
 	ap_free(v);
 }
 
@@ -1157,8 +1010,8 @@ START_TEST(test_lcs_random_against_reference)
 
 		size_t alen2, blen2, glen, elen;
 		char abuf[AP_INT_STR_SIZE], bbuf[AP_INT_STR_SIZE];
-		const char *a = ap_entry_str(peek("a"), &alen2, abuf);
-		const char *b = ap_entry_str(peek("b"), &blen2, bbuf);
+		const char *a = ap_entry_str(h_peek("a"), &alen2, abuf);
+		const char *b = ap_entry_str(h_peek("b"), &blen2, bbuf);
 		ck_assert_uint_eq(alen2, alen);
 		ck_assert_uint_eq(blen2, blen);
 
@@ -1178,19 +1031,19 @@ START_TEST(test_lcs_random_against_reference)
 				   mbuf,
 				   withlen ? "withmatchlen" : NULL,
 				   NULL};
-		char *got = run_words(w, &glen);
-		compare(__LINE__, exp, elen, got, glen);
+		char *got = h_run(w, &glen);
+		h_compare(__LINE__, exp, elen, got, glen);
 		ap_free(got);
 		ap_free(exp);
 
 		/* The plain reply has the reported length. */
-		got = run_words((const char *const[]){"lcs", "a", "b", NULL},
-				&glen);
+		got = h_run((const char *const[]){"lcs", "a", "b", NULL},
+			    &glen);
 		char hdr[32];
 		size_t lcs_len;
 		{
 			const char *w2[] = {"lcs", "a", "b", "len", NULL};
-			char *l = run_words(w2, &elen);
+			char *l = h_run(w2, &elen);
 			lcs_len = strtoull(l + 1, NULL, 10);
 			ap_free(l);
 		}
@@ -1210,20 +1063,20 @@ START_TEST(test_lcs_cell_limit)
 
 	ck_assert_int_eq((long long)alen * (long long)blen, AP_LCS_MAX_CELLS);
 	memset(a, 'x', blen);
-	(void)ap_db_set_string(db0(), "a", 1, a, alen, AP_NO_EXPIRE);
+	(void)ap_db_set_string(h_dbp(), "a", 1, a, alen, AP_NO_EXPIRE);
 	memset(a, 'y', blen);
 	a[blen - 1] = 'x';
-	(void)ap_db_set_string(db0(), "b", 1, a, blen, AP_NO_EXPIRE);
-	EXPECT(":1\r\n", "lcs", "a", "b", "len");
-	EXPECT("$1\r\nx\r\n", "lcs", "b", "a");
+	(void)ap_db_set_string(h_dbp(), "b", 1, a, blen, AP_NO_EXPIRE);
+	H_EXPECT(":1\r\n", "lcs", "a", "b", "len");
+	H_EXPECT("$1\r\nx\r\n", "lcs", "b", "a");
 	/* One byte more on either side exceeds the limit. */
-	(void)ap_db_set_string(db0(), "c", 1, a, alen + 1, AP_NO_EXPIRE);
-	EXPECT("-ERR Insufficient memory, transient memory for LCS exceeds "
-	       "the table limit\r\n",
-	       "lcs", "c", "b", "len");
-	EXPECT("-ERR Insufficient memory, transient memory for LCS exceeds "
-	       "the table limit\r\n",
-	       "lcs", "b", "c", "idx");
+	(void)ap_db_set_string(h_dbp(), "c", 1, a, alen + 1, AP_NO_EXPIRE);
+	H_EXPECT("-ERR Insufficient memory, transient memory for LCS exceeds "
+		 "the table limit\r\n",
+		 "lcs", "c", "b", "len");
+	H_EXPECT("-ERR Insufficient memory, transient memory for LCS exceeds "
+		 "the table limit\r\n",
+		 "lcs", "b", "c", "idx");
 	ap_free(a);
 }
 END_TEST
@@ -1235,7 +1088,7 @@ static Suite *string_suite(void)
 	Suite *s = suite_create("cmd_string");
 	TCase *tc = tcase_create("commands");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, h_setup, h_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_table_entries);
 	tcase_add_test(tc, test_arity);
