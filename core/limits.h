@@ -104,6 +104,14 @@
  * add is O(n)). Beyond it the set converts to a hashtable. */
 #define AP_SET_INTSET_ENTRIES_MAX (1 << 30)
 
+/* Value serialization (core/serial.h: DUMP/RESTORE, snapshots). Items per
+ * batch of an element-by-element body: a writer emitting a big value in
+ * pieces flushes at batch boundaries. And the most elements a decoder
+ * presizes a table for from the writer's count hint (untrusted): a bigger
+ * collection grows incrementally as its elements actually arrive. */
+#define AP_SERIAL_BATCH	      1024
+#define AP_SERIAL_PRESIZE_MAX (64 * 1024)
+
 /* Keys looked at per SCAN-type step by KEYS/FLUSHALL before yielding. */
 #define AP_KEYS_BATCH 4096
 
@@ -145,5 +153,11 @@
 #define AP_BENCH_RECV_BUF_SIZE	(16 * 1024) /* provided receive buffers */
 #define AP_BENCH_RECV_BUF_COUNT 1024	    /* per thread (power of two) */
 #define AP_BENCH_DURATION_MAX	(7 * 24 * 3600) /* --test-time, --warmup */
+/* --cluster-mode: nodes a run may learn of (CLUSTER SLOTS, MOVED); each
+ * thread opens --clients connections to every one. */
+#define AP_BENCH_NODES_MAX 64
+/* Redirects (MOVED/ASK) one request may follow before it counts as an
+ * error: a cluster that keeps bouncing a request is broken. */
+#define AP_BENCH_REDIRECTS_MAX 5
 
 #endif
