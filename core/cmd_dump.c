@@ -29,9 +29,6 @@
 #define ERR_PAYLOAD    "ERR DUMP payload version or checksum are wrong"
 #define ERR_BAD_FORMAT "ERR Bad data format"
 #define FREQ_MAX       255
-/* The keyspace's access clock counts seconds in 24 bits and wraps; an
- * IDLETIME wraps with it, as Redis's does. */
-#define LRU_CLOCK_MASK 0xFFFFFFLL
 
 /* DUMP key: the payload as a bulk string, or a null for a missing key. */
 static void cmd_dump(struct ap_cmd_ctx *c)
@@ -126,19 +123,15 @@ static int64_t restore_when(struct ap_cmd_ctx *c, long long ttl, bool absttl,
 }
 
 /* Stamps key's access time idle_s seconds in the past (modulo the 24-bit
- * clock): the lookup that stamps it runs with the keyspace clock moved
- * back, then the clock is put back. The key expires after now, so the
- * earlier clock cannot expire it. */
+ * clock, as Redis). */
 static void restore_idle(struct ap_cmd_ctx *c, const struct ap_arg *key,
 			 long long idle_s)
 {
-	int64_t now = ap_keyspace_now(c->ks);
-	int64_t then = now - (idle_s & LRU_CLOCK_MASK) * 1000;
+	struct ap_entry *e =
+		ap_db_lookup(c->db, key->p, key->len, AP_LK_NOTOUCH);
 
-	ap_keyspace_set_now(c->ks, then < 0 ? 0 : then);
-	struct ap_entry *e = ap_db_lookup(c->db, key->p, key->len, 0);
-	ap_keyspace_set_now(c->ks, now);
 	AP_ASSERT(e != NULL);
+	ap_entry_set_idle_s(c->ks, e, (uint64_t)idle_s);
 }
 
 /* Decodes the payload argument into *v; replies the error and returns

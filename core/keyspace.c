@@ -1710,6 +1710,15 @@ uint32_t ap_entry_idle_s(const struct ap_keyspace *ks, const struct ap_entry *e)
 	return (ap_keyspace_lru_clock(ks) - entry_lru(e)) & LRU_MASK;
 }
 
+/* Sets the entry's access time idle_s seconds in the past (RESTORE
+ * IDLETIME, OBJECT IDLETIME's inverse), modulo the 24-bit clock. */
+void ap_entry_set_idle_s(const struct ap_keyspace *ks, struct ap_entry *e,
+			 uint64_t idle_s)
+{
+	entry_lru_set(e, (ap_keyspace_lru_clock(ks) - (uint32_t)idle_s) &
+				 LRU_MASK);
+}
+
 /* Allocated bytes of the entry plus its RAW buffer (collections count
  * only their pointer: their owners know their size). */
 size_t ap_entry_mem(const struct ap_entry *e)

@@ -226,6 +226,9 @@ void ap_entry_obj_set(struct ap_entry *e, void *obj, enum ap_enc enc);
 /* Seconds since last access (OBJECT IDLETIME). */
 uint32_t ap_entry_idle_s(const struct ap_keyspace *ks,
 			 const struct ap_entry *e);
+/* Sets the access time idle_s seconds back (RESTORE IDLETIME). */
+void ap_entry_set_idle_s(const struct ap_keyspace *ks, struct ap_entry *e,
+			 uint64_t idle_s);
 /* Bytes of memory this entry uses (allocation sizes, value included). */
 size_t ap_entry_mem(const struct ap_entry *e);
 
