@@ -415,6 +415,8 @@ void ap_blk_shard_deinit(struct ap_shard *s)
 	while (bs->waiters) {
 		struct ap_blk_waiter *w = bs->waiters;
 		waiter_unlink(s, w);
+		if (w->batch) /* its home is stopping too */
+			ap_client_batch_discard(w->batch);
 		ap_free(w->argv);
 		ap_free(w);
 	}

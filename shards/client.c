@@ -365,6 +365,11 @@ static void batch_exec(struct ap_shard *s, struct ap_msg *m)
 	ap_shard_send(s, m->home, m);
 }
 
+void ap_client_batch_discard(struct ap_xbatch *b)
+{
+	batch_free(b);
+}
+
 void ap_client_batch_continue(struct ap_shard *s, struct ap_xbatch *b)
 {
 	b->ends[b->waiter_idx] = (uint32_t)b->out.len;

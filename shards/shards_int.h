@@ -522,6 +522,8 @@ void ap_blk_cancel_local(struct ap_shard *s, struct ap_client *c);
 void ap_blk_drop_remote(struct ap_shard *home, const struct ap_client *c,
 			int shard);
 void ap_blk_shard_deinit(struct ap_shard *s);
+/* Frees a batch that will never go home (shutdown). */
+void ap_client_batch_discard(struct ap_xbatch *b);
 /* A batch whose blocked command got its reply goes on (client.c). */
 void ap_client_batch_continue(struct ap_shard *s, struct ap_xbatch *b);
 
