@@ -325,6 +325,9 @@ struct info_snap {
 	struct ap_shard_stats st;
 	struct ap_keyspace_stats ks;
 	uint32_t clients;
+	uint64_t blocked;	/* waiters here, and spanning waiters */
+	uint64_t blocking_keys; /* keys with waiters here */
+	uint64_t lazy_pending;	/* lazy-free items queued */
 	size_t max_qbuf, max_obuf;
 	uint64_t errors_total;
 	unsigned db_count;
@@ -361,6 +364,11 @@ static void info_collect(struct ap_shard *s, struct ap_fanout *f)
 	sn->ks = *ap_keyspace_stats(s->ks);
 	sn->clients = s->client_count;
 	sn->errors_total = s->errors_total;
+	sn->blocked = s->blk.count;
+	for (struct ap_client *c = s->span_waiters; c; c = c->span_next)
+		sn->blocked++;
+	sn->blocking_keys = s->blk.key_count;
+	sn->lazy_pending = ap_keyspace_lazy_count(s->ks);
 	for (struct ap_client *c = s->clients; c; c = c->next) {
 		sn->max_qbuf = AP_MAX(sn->max_qbuf, c->qcap);
 		sn->max_obuf = AP_MAX(sn->max_obuf, c->nc.out.len);
@@ -465,12 +473,14 @@ static void info_clients(struct text *t, struct ap_shard *home,
 		  "maxclients:%d\r\n"
 		  "client_recent_max_input_buffer:%zu\r\n"
 		  "client_recent_max_output_buffer:%zu\r\n"
-		  "blocked_clients:0\r\n"
+		  "blocked_clients:%llu\r\n"
 		  "tracking_clients:0\r\n"
-		  "clients_in_timeout_table:0\r\n"
-		  "total_blocking_keys:0\r\n"
+		  "clients_in_timeout_table:%llu\r\n"
+		  "total_blocking_keys:%llu\r\n"
 		  "total_blocking_keys_on_nokey:0\r\n",
-		  SNAP_SUM(f, clients), home->cfg.maxclients, max_q, max_o);
+		  SNAP_SUM(f, clients), home->cfg.maxclients, max_q, max_o,
+		  SNAP_SUM(f, blocked), SNAP_SUM(f, blocked),
+		  SNAP_SUM(f, blocking_keys));
 	for (int i = 0; i < f->nparts; i++)
 		text_addf(t, "shard%d_connected_clients:%u\r\n", f->first + i,
 			  snap_at(f, i)->clients);
@@ -519,14 +529,16 @@ static void info_memory(struct text *t, struct ap_shard *home,
 		  "maxmemory_human:%s\r\n"
 		  "maxmemory_policy:noeviction\r\n"
 		  "mem_fragmentation_ratio:%.2f\r\n"
-		  "mem_allocator:mimalloc\r\n",
+		  "mem_allocator:mimalloc\r\n"
+		  "lazyfree_pending_objects:%llu\r\n",
 		  used, bytes_human(used, h1, sizeof(h1)), rss,
 		  bytes_human(rss, h2, sizeof(h2)), (unsigned long long)peak,
 		  bytes_human((unsigned long long)peak, h3, sizeof(h3)),
 		  peak ? (double)used * 100.0 / (double)peak : 100.0, sys,
 		  bytes_human(sys, h4, sizeof(h4)), maxmem,
 		  bytes_human(maxmem, h5, sizeof(h5)),
-		  used ? (double)rss / (double)used : 0.0);
+		  used ? (double)rss / (double)used : 0.0,
+		  SNAP_SUM(f, lazy_pending));
 	for (int i = 0; i < f->nparts; i++)
 		text_addf(t, "shard%d_used_memory:%lld\r\n", f->first + i,
 			  (long long)snap_at(f, i)->mem_used);

@@ -128,9 +128,13 @@ def test_client_unblock(apiary):
     wid = w.client_id()
     get = later(w.blpop, ["never"], 0)
     wait_blocked(c, 1)
+    info = c.info("clients")
+    assert info["blocked_clients"] == 1
+    assert info["total_blocking_keys"] == 1
     assert c.client_unblock(wid) == 1
     assert get() is None
     assert c.client_unblock(wid) == 0  # not blocked any more
+    assert c.info("clients")["blocked_clients"] == 0
     get = later(w.blpop, ["never"], 0)
     wait_blocked(c, 1)
     assert c.client_unblock(wid, error=True) == 1
