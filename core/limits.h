@@ -53,6 +53,13 @@
 /* A blocking command whose keys span shards and found nothing tries
  * again this often (each try is one transaction over its keys). */
 #define AP_SPAN_BLOCK_RETRY_MS 10
+/* Receive backpressure: a client whose input waits unprocessed (while it
+ * waits for another shard, a lock, a pause) beyond this many bytes stops
+ * being read until it drops below the resume mark; TCP then slows the
+ * sender. The query buffer limit (4x client-query-buffer-limit of waiting
+ * commands) stays the hard bound for input already on its way. */
+#define AP_QBUF_PAUSE_BYTES  (4 * 1024 * 1024)
+#define AP_QBUF_RESUME_BYTES (1024 * 1024)
 /* Scratch keyspaces a shard keeps for commands spanning shards (each such
  * command in flight runs in its own); more are created on demand. */
 #define AP_SCRATCH_POOL 8
@@ -111,6 +118,16 @@
  * collection grows incrementally as its elements actually arrive. */
 #define AP_SERIAL_BATCH	      1024
 #define AP_SERIAL_PRESIZE_MAX (64 * 1024)
+
+/* Persistence (persist/, docs/persistence.md). A log record's payload
+ * length is a 32-bit field: the ceiling of one record (a value whose
+ * serialized form is bigger cannot be logged as one VALUE record, and the
+ * encoder refuses it). A record encoder keeps at most KEEP bytes of buffer
+ * across ticks, so one huge tick does not pin its memory for ever. The
+ * manifest is a few lines per shard; a bigger file is refused unread. */
+#define AP_PERSIST_RECORD_LEN_MAX    0xFFFFFFFFull
+#define AP_PERSIST_ENC_KEEP_SIZE     (1024 * 1024)
+#define AP_PERSIST_MANIFEST_SIZE_MAX (1024 * 1024)
 
 /* Keys looked at per SCAN-type step by KEYS/FLUSHALL before yielding. */
 #define AP_KEYS_BATCH 4096

@@ -217,6 +217,23 @@ void ap_net_loop_run_once(struct ap_net_loop *l, int64_t timeout_us)
 	l->be->run_once(l, timeout_us);
 }
 
+void ap_net_conn_pause_recv(struct ap_net_loop *l, struct ap_net_conn *c)
+{
+	if (c->flags & (AP_NC_RECV_PAUSED | AP_NC_CLOSING | AP_NC_EOF))
+		return;
+	c->flags |= AP_NC_RECV_PAUSED;
+	l->be->recv_pause(l, c);
+}
+
+void ap_net_conn_resume_recv(struct ap_net_loop *l, struct ap_net_conn *c)
+{
+	if (!(c->flags & AP_NC_RECV_PAUSED))
+		return;
+	c->flags &= ~AP_NC_RECV_PAUSED;
+	if (!(c->flags & (AP_NC_CLOSING | AP_NC_EOF)))
+		l->be->recv_resume(l, c);
+}
+
 uint64_t ap_net_loop_bytes_out(const struct ap_net_loop *l)
 {
 	return l->bytes_out;

@@ -55,19 +55,33 @@ static int epoll_conn_start(struct ap_net_loop *l, struct ap_net_conn *c)
 	return 0;
 }
 
+/* The interest set of a connection: input unless paused, output while
+ * a send waits for room. */
+static bool set_interest(struct epl *e, struct ap_net_conn *c, bool write)
+{
+	uint32_t in =
+		(c->flags & AP_NC_RECV_PAUSED) ? 0u : EPOLLIN | EPOLLRDHUP;
+	struct epoll_event ev = {.events = in | (write ? EPOLLOUT : 0u),
+				 .data.ptr = c};
+	return epoll_ctl(e->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0;
+}
+
 static void set_want_write(struct epl *e, struct ap_net_conn *c, bool on)
 {
 	if (!!(c->flags & AP_NC_WANT_WRITE) == on)
 		return;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP |
-					   (on ? EPOLLOUT : 0u),
-				 .data.ptr = c};
-	if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0) {
+	if (set_interest(e, c, on)) {
 		if (on)
 			c->flags |= AP_NC_WANT_WRITE;
 		else
 			c->flags &= ~AP_NC_WANT_WRITE;
 	}
+}
+
+static void epoll_recv_toggle(struct ap_net_loop *l, struct ap_net_conn *c)
+{
+	if (c->flags & AP_NC_RECV_ARMED)
+		(void)set_interest(l->impl, c, c->flags & AP_NC_WANT_WRITE);
 }
 
 static void epoll_send(struct ap_net_loop *l, struct ap_net_conn *c)
@@ -186,7 +200,8 @@ static void epoll_run_once(struct ap_net_loop *l, int64_t timeout_us)
 		if ((ev & EPOLLOUT) && !(c->flags & AP_NC_EOF))
 			epoll_send(l, c);
 		if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) &&
-		    !(c->flags & (AP_NC_CLOSING | AP_NC_EOF)))
+		    !(c->flags &
+		      (AP_NC_CLOSING | AP_NC_EOF | AP_NC_RECV_PAUSED)))
 			conn_readable(l, e, c);
 		else if ((ev & (EPOLLHUP | EPOLLERR)) &&
 			 !(c->flags & AP_NC_EOF))
@@ -209,6 +224,8 @@ static const struct ap_net_backend epoll_backend = {
 	.conn_start = epoll_conn_start,
 	.send = epoll_send,
 	.cancel = epoll_cancel,
+	.recv_pause = epoll_recv_toggle,
+	.recv_resume = epoll_recv_toggle,
 	.run_once = epoll_run_once,
 	.destroy = epoll_destroy,
 };

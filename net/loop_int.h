@@ -19,6 +19,10 @@ struct ap_net_backend {
 	void (*send)(struct ap_net_loop *l, struct ap_net_conn *c);
 	/* Asks the kernel to drop c's pending operations. */
 	void (*cancel)(struct ap_net_loop *l, struct ap_net_conn *c);
+	/* Stops / restarts receiving on c (AP_NC_RECV_PAUSED is set or
+	 * cleared by the caller first). */
+	void (*recv_pause)(struct ap_net_loop *l, struct ap_net_conn *c);
+	void (*recv_resume)(struct ap_net_loop *l, struct ap_net_conn *c);
 	void (*run_once)(struct ap_net_loop *l, int64_t timeout_us);
 	void (*destroy)(struct ap_net_loop *l);
 };

@@ -179,6 +179,25 @@ static void uring_cancel(struct ap_net_loop *l, struct ap_net_conn *c)
 	(void)shutdown(c->fd, SHUT_RD);
 }
 
+/* Pause: cancel the multishot receive (data already completed still
+ * arrives and is delivered). Resume: arm it again unless it is still
+ * armed (the cancel has not landed yet: its completion re-arms). */
+static void uring_recv_pause(struct ap_net_loop *l, struct ap_net_conn *c)
+{
+	struct uring *u = l->impl;
+	if (!(c->flags & AP_NC_RECV_ARMED))
+		return;
+	struct io_uring_sqe *sqe = get_sqe(u);
+	io_uring_prep_cancel64(sqe, ud_make(c, OP_RECV), 0);
+	io_uring_sqe_set_data64(sqe, OP_IGNORE);
+}
+
+static void uring_recv_resume(struct ap_net_loop *l, struct ap_net_conn *c)
+{
+	if (!(c->flags & AP_NC_RECV_ARMED))
+		arm_recv(l->impl, c);
+}
+
 static void nobuf_add(struct uring *u, struct ap_net_conn *c)
 {
 	if (u->nobuf_count == u->nobuf_cap) {
@@ -220,12 +239,17 @@ static void on_recv(struct ap_net_loop *l, struct uring *u,
 				     u->bufs + (size_t)bid * AP_RECV_BUF_SIZE,
 				     (size_t)cqe->res);
 		return_buf(u, bid);
-		if (!more && !(c->flags & AP_NC_CLOSING))
+		if (!more && !(c->flags & (AP_NC_CLOSING | AP_NC_RECV_PAUSED)))
 			arm_recv(u, c); /* the kernel ended it: re-arm */
 	} else if (cqe->res == -ENOBUFS) {
 		if (!more && !(c->flags & AP_NC_CLOSING))
 			nobuf_add(u, c);
-	} else if (cqe->res != -ECANCELED || !(c->flags & AP_NC_CLOSING)) {
+	} else if (cqe->res == -ECANCELED && !(c->flags & AP_NC_CLOSING)) {
+		/* A pause's cancel; resumed meanwhile: receive again. */
+		if (!(c->flags & AP_NC_RECV_PAUSED) &&
+		    !(c->flags & AP_NC_RECV_ARMED))
+			arm_recv(u, c);
+	} else if (cqe->res != -ECANCELED) {
 		if (!(c->flags & AP_NC_EOF)) {
 			c->flags |= AP_NC_EOF;
 			if (!(c->flags & AP_NC_CLOSING))
@@ -322,6 +346,8 @@ static const struct ap_net_backend uring_backend = {
 	.conn_start = uring_conn_start,
 	.send = uring_send,
 	.cancel = uring_cancel,
+	.recv_pause = uring_recv_pause,
+	.recv_resume = uring_recv_resume,
 	.run_once = uring_run_once,
 	.destroy = uring_destroy,
 };

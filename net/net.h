@@ -38,6 +38,7 @@ enum ap_net_conn_flags {
 	AP_NC_EOF = 1 << 4,	    /* peer closed or error seen */
 	AP_NC_CLOSED = 1 << 5,	    /* closed callback delivered */
 	AP_NC_WANT_WRITE = 1 << 6,  /* epoll: waiting for EPOLLOUT */
+	AP_NC_RECV_PAUSED = 1 << 7, /* the owner asked: no more input */
 };
 
 struct ap_net_conn {
@@ -95,6 +96,11 @@ void ap_net_conn_close(struct ap_net_loop *l, struct ap_net_conn *c,
 void ap_net_loop_run_once(struct ap_net_loop *l, int64_t timeout_us);
 /* Wakes the loop from another thread (an eventfd write). */
 void ap_net_loop_wake(struct ap_net_loop *l);
+/* Receive backpressure: stop asking the kernel for c's input (what is
+ * already on its way may still arrive) until resumed; the socket's
+ * receive window then fills and TCP slows the sender. Idempotent. */
+void ap_net_conn_pause_recv(struct ap_net_loop *l, struct ap_net_conn *c);
+void ap_net_conn_resume_recv(struct ap_net_loop *l, struct ap_net_conn *c);
 /* Bytes sent by every connection of the loop since it was created. */
 uint64_t ap_net_loop_bytes_out(const struct ap_net_loop *l);
 

@@ -1007,6 +1007,13 @@ static bool qbuf_append(struct ap_client *c, const char *data, size_t len)
 	}
 	memcpy(c->qbuf + c->qlen, data, len);
 	c->qlen += len;
+	/* Input piling up behind a client that cannot run it now: stop
+	 * reading (an incomplete big command keeps being read: its bound
+	 * is client-query-buffer-limit). */
+	if (c->qlen - c->qpos > AP_QBUF_PAUSE_BYTES &&
+	    (c->flags &
+	     (AP_CF_WAITING | AP_CF_PAUSED | AP_CF_LOCKWAIT | AP_CF_PENDING)))
+		ap_net_conn_pause_recv(s->loop, &c->nc);
 	/* Complete commands waiting their turn are bounded too, more
 	 * loosely (a client that outpaces the server); see the note on
 	 * receive backpressure in docs/architecture.md. */
@@ -1041,6 +1048,10 @@ static void process_qbuf(struct ap_client *c)
 	}
 	size_t used = process_buffer(c, c->qbuf + c->qpos, avail);
 	c->qpos += used;
+	if (AP_UNLIKELY(c->nc.flags & AP_NC_RECV_PAUSED) &&
+	    c->qlen - c->qpos < AP_QBUF_RESUME_BYTES &&
+	    !(c->flags & AP_CF_CLOSED))
+		ap_net_conn_resume_recv(c->shard->loop, &c->nc);
 	if (c->qpos == c->qlen) {
 		c->qpos = c->qlen = 0;
 		if (c->qcap > 64 * 1024) { /* drop a big buffer when idle */

@@ -4,10 +4,14 @@
 """
 import os
 import shutil
+import socket
 import subprocess
+import time
 
 import pytest
 import redis
+
+from conftest import cmd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REDIS_CLI = shutil.which("redis-cli")
@@ -244,3 +248,39 @@ def test_python_many_connections(apiary):
         assert c.mget(names) == [str(i) for i in range(16)]
     for c in clients:
         c.close()
+
+
+def test_receive_backpressure_instead_of_disconnect(make_server):
+    """A client that keeps sending while its connection waits (here: a
+    BLPOP) is no longer read once 4 MB wait unprocessed; the kernel's
+    window slows it down instead of the query buffer limit closing it."""
+    import threading
+    srv = make_server("--client-query-buffer-limit", "2mb")
+    other = srv.client()
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    n = 150000  # about 30 MB of SETs, far over 4 x 2 MB
+    val = b"x" * 180
+    one = b"*3\r\n$3\r\nSET\r\n$3\r\nbpk\r\n$180\r\n" + val + b"\r\n"
+    done = threading.Event()
+
+    def sender():
+        s.sendall(cmd("BLPOP", "bplist", "0"))
+        chunk = one * 1000
+        for _ in range(n // 1000):
+            s.sendall(chunk)
+        done.set()
+    t = threading.Thread(target=sender)
+    t.start()
+    time.sleep(1.0)
+    assert not done.is_set()  # the server stopped reading: sender blocks
+    other.rpush("bplist", "go")
+    want = len(b"*2\r\n$6\r\nbplist\r\n$2\r\ngo\r\n") + n * len(b"+OK\r\n")
+    got = 0
+    s.settimeout(30)
+    while got < want:
+        chunk = s.recv(1 << 20)
+        assert chunk, "connection closed after %d of %d bytes" % (got, want)
+        got += len(chunk)
+    t.join(30)
+    assert done.is_set() and got == want
+    s.close()
