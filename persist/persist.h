@@ -1,0 +1,395 @@
+/*
+ * persist.h - the persistence module's formats, free of I/O: the framing
+ * of append-only log records (encoder and validating reader), CRC32C, the
+ * all-or-nothing rule for multi-shard transactions, and the manifest that
+ * names a data set's files. docs/persistence.md is the design; the value
+ * bytes inside VALUE records are core/serial.h's (docs/serialization.md).
+ *
+ * A log is a sequence of records:
+ *
+ *   u32 payload length (little endian)
+ *   u32 CRC32C of the payload (little endian)
+ *   payload: u8 kind, varint txid, then per kind:
+ *     CMD    db:varint argc:varint { len:varint bytes } * argc
+ *     VALUE  db:varint key:(len:varint bytes) expire:varint value-bytes
+ *            (expire 0: none, else absolute Unix ms + 1; the value bytes
+ *            run to the end of the payload)
+ *     DEL    db:varint key:(len:varint bytes)
+ *     TXN    nshards:varint { shard:varint } * nshards (strictly
+ *            ascending) count:u32 (little endian)
+ *
+ * Varints are LEB128 in their shortest form, as in serial.h. A TXN record
+ * opens one shard's part of a multi-shard transaction (txid != 0); the
+ * `count` records that follow it carry the same txid and make up the part.
+ * The count is what makes a part's completeness decidable: a part cut at a
+ * record boundary (a write torn exactly there) is otherwise
+ * indistinguishable from a whole one. Records with txid 0 are single-shard
+ * changes and never appear inside a part; a record with txid != 0 appears
+ * only inside its part.
+ *
+ * Invariants checked on reading (all of them: the bytes come from disk and
+ * are untrusted, so nothing here asserts on them): lengths against the
+ * bytes left, the CRC, shortest-form varints, known kinds, db below
+ * AP_DATABASES_MAX, 1 <= argc <= AP_ARGC_MAX, strings within the
+ * proto-max-bulk-len ceiling, shard ids below AP_SHARDS_MAX, the payload
+ * used exactly, and the part structure above. A log ends in one of three
+ * ways: cleanly; with a torn tail (the last record's header or payload
+ * runs past the end of the file, or its CRC fails and it ends exactly at
+ * the end of the file, or the file ends inside a transaction part), which
+ * a loader truncates; or with a bad record before the end (corruption),
+ * which stops a start.
+ *
+ * Errors: operating errors (bad bytes, a full disk, a syscall failing) are
+ * returned as 0 or -errno (-EBADMSG with a static reason for bad bytes);
+ * misuse by the caller (a part left open, a shard id out of range passed
+ * by the server itself) is a bug and asserts.
+ *
+ * Ownership: an encoder owns its buffer; a decoded record points into the
+ * bytes fed to the iterator, valid until they are released or the next
+ * feed. Manifests own their file arrays.
+ *
+ * Threading: none inside. An encoder, an iterator, a transaction log
+ * belong to one thread (a shard, or the recovery code that owns them);
+ * CRC32C may be called from any thread; a resolved transaction set is
+ * read-only and may be shared once built.
+ */
+#ifndef AP_PERSIST_PERSIST_H
+#define AP_PERSIST_PERSIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/base.h"
+#include "core/cmd.h"
+#include "core/keyspace.h"
+#include "core/limits.h"
+#include "core/serial.h"
+
+/* --- CRC32C (Castagnoli) ------------------------------------------------ */
+
+/* CRC32C of len bytes at p, continuing crc (0 to start, or a previous
+ * result): ap_persist_crc32c(0, "123456789", 9) == 0xE3069283. Uses the
+ * SSE4.2 crc32 instruction when the CPU has it, else slicing-by-8. */
+uint32_t ap_persist_crc32c(uint32_t crc, const void *p, size_t len);
+/* The table-driven version, whatever the CPU (tests compare the two). */
+uint32_t ap_persist_crc32c_sw(uint32_t crc, const void *p, size_t len);
+/* True when the CPU has the crc32 instruction (SSE4.2 on x86-64). */
+bool ap_persist_crc32c_hw_available(void);
+/* The instruction version; only when ap_persist_crc32c_hw_available(). */
+uint32_t ap_persist_crc32c_hw(uint32_t crc, const void *p, size_t len);
+
+/* --- records -------------------------------------------------------------- */
+
+/* Record kinds (the payload's first byte). 0 is never a kind. */
+enum ap_persist_kind {
+	AP_PERSIST_CMD = 1,
+	AP_PERSIST_VALUE = 2,
+	AP_PERSIST_DEL = 3,
+	AP_PERSIST_TXN = 4,
+};
+#define AP_PERSIST_KIND_MAX AP_PERSIST_TXN
+
+/* Bytes before a record's payload: length and CRC. */
+#define AP_PERSIST_HEADER_SIZE 8
+
+/* The name of a kind ("CMD", ...), or "?" for anything else. */
+const char *ap_persist_kind_name(unsigned kind);
+
+/* --- encoder -------------------------------------------------------------- */
+
+/*
+ * Appends records to a growable buffer, one allocation amortized over many
+ * records (never one per record). The buffer's bytes are b.p[0..b.len):
+ * the caller writes them out and then clears the encoder. Records put
+ * between ap_persist_enc_txn_begin and _end form that part and carry its
+ * txid; all others carry txid 0.
+ */
+struct ap_persist_enc {
+	struct ap_serial_buf b;
+	/* The open transaction part: offset of its TXN record in b, or
+	 * SIZE_MAX when none is open. */
+	size_t part_off;
+	size_t part_count_pos; /* offset of its count field in b */
+	uint64_t part_txid;
+	uint32_t part_count; /* records put in it so far */
+};
+
+/* An empty encoder; nothing is allocated until the first record. */
+void ap_persist_enc_init(struct ap_persist_enc *e);
+/* Frees the buffer. No part may be open. */
+void ap_persist_enc_deinit(struct ap_persist_enc *e);
+/* Empties the buffer (after it was written out), keeping up to
+ * AP_PERSIST_ENC_KEEP_SIZE bytes of memory for the next records. No part
+ * may be open: a part is written whole. */
+void ap_persist_enc_clear(struct ap_persist_enc *e);
+/* True while a transaction part is open. */
+bool ap_persist_enc_in_part(const struct ap_persist_enc *e);
+
+/* Appends a CMD record: argv[0..argc) run in database db. Returns 0, or
+ * -EMSGSIZE (nothing appended) when the payload would pass
+ * AP_PERSIST_RECORD_LEN_MAX. argc must be in [1, AP_ARGC_MAX]. */
+AP_MUST_CHECK int ap_persist_enc_cmd(struct ap_persist_enc *e, unsigned db,
+				     int argc, const struct ap_arg *argv);
+/* Appends a VALUE record holding entry ent (its key, TTL and value, as
+ * ap_serial_encode_entry writes it) in database db. Returns 0, or
+ * -EMSGSIZE (nothing appended) when the value is too big for a record. */
+AP_MUST_CHECK int ap_persist_enc_entry(struct ap_persist_enc *e, unsigned db,
+				       const struct ap_entry *ent);
+/* Appends a VALUE record from value bytes already in the serial format
+ * (a RESTORE payload without its footer): key, expiry (absolute Unix ms,
+ * >= 0, or AP_NO_EXPIRE) and vlen >= 2 bytes. Returns 0 or -EMSGSIZE. */
+AP_MUST_CHECK int ap_persist_enc_value(struct ap_persist_enc *e, unsigned db,
+				       const char *key, size_t klen,
+				       int64_t expire_ms, const void *value,
+				       size_t vlen);
+/* Appends a DEL record. */
+void ap_persist_enc_del(struct ap_persist_enc *e, unsigned db, const char *key,
+			size_t klen);
+/* Opens this shard's part of transaction txid (!= 0), whose participants
+ * are shards[0..nshards), strictly ascending, each below AP_SHARDS_MAX
+ * (the writing shard among them). No part may be open. */
+void ap_persist_enc_txn_begin(struct ap_persist_enc *e, uint64_t txid,
+			      const uint16_t *shards, unsigned nshards);
+/* Closes the open part: fills in its record count and its checksum. */
+void ap_persist_enc_txn_end(struct ap_persist_enc *e);
+
+/* --- reader --------------------------------------------------------------- */
+
+/* A decoded record. Pointers point into the bytes fed to the iterator. */
+struct ap_persist_rec {
+	enum ap_persist_kind kind;
+	uint64_t txid;
+	uint64_t off;  /* file offset of the record's header */
+	uint64_t size; /* header and payload */
+	unsigned db;   /* CMD VALUE DEL */
+	/* CMD: argc arguments, encoded at args (see ap_persist_rec_argv). */
+	uint32_t argc;
+	const unsigned char *args;
+	size_t args_len;
+	/* VALUE DEL */
+	const char *key;
+	size_t klen;
+	/* VALUE: absolute Unix ms or AP_NO_EXPIRE, and the serial bytes. */
+	int64_t expire_ms;
+	const unsigned char *value;
+	size_t value_len;
+	/* TXN: the participants (a bitmap of shard ids) and the records in
+	 * this shard's part. */
+	unsigned nshards;
+	uint64_t shard_mask[AP_SHARDS_MAX / 64];
+	uint32_t part_count;
+};
+
+/* Whether shard is among a TXN record's participants. */
+bool ap_persist_rec_has_shard(const struct ap_persist_rec *r, unsigned shard);
+/* Fills argv[0..r->argc) with a CMD record's arguments (pointers into the
+ * record's bytes). The caller sizes argv from r->argc. */
+void ap_persist_rec_argv(const struct ap_persist_rec *r, struct ap_arg *argv);
+
+/* How a read ended (or why it paused). */
+enum ap_persist_status {
+	AP_PERSIST_READING = 0, /* records may follow */
+	AP_PERSIST_NEED_MORE,	/* feed the bytes from it->end_off on */
+	AP_PERSIST_CLEAN,	/* every byte was a good record */
+	AP_PERSIST_TORN,	/* a torn tail: truncate to it->keep_len */
+	AP_PERSIST_CORRUPT,	/* a bad record at it->end_off */
+};
+
+/*
+ * Walks the records of one log file. The whole file may be fed at once
+ * (ap_persist_iter_init_buf), or in pieces: ap_persist_iter_init with the
+ * file's length, then ap_persist_iter_feed with the bytes from offset
+ * it->end_off on each time next() stops with AP_PERSIST_NEED_MORE (at
+ * least it->want bytes; a record is never split across feeds). Offsets
+ * are file offsets whichever way the bytes came.
+ *
+ * After next() returns false, status says how the log ended:
+ *   CLEAN    end_off = keep_len = the file length.
+ *   TORN     end_off = where the torn record starts; keep_len = the bytes
+ *            a loader keeps (truncates to): end_off, or the offset of the
+ *            TXN record of a part the end cut short, since a part is kept
+ *            whole or not at all (cut_txid is then that part's txid).
+ *   CORRUPT  end_off = the bad record's offset; keep_len = what a salvage
+ *            keeps (the same rule for an open part).
+ * why is a static reason for TORN and CORRUPT.
+ */
+struct ap_persist_iter {
+	const unsigned char *p; /* bytes fed: file offsets base.. */
+	size_t len;
+	size_t pos; /* next record within p */
+	uint64_t base;
+	uint64_t file_len;
+	/* The part being read: its txid, records still to come, and the
+	 * file offset of its TXN record. */
+	uint64_t part_txid;
+	uint32_t part_left;
+	uint64_t part_off;
+	uint64_t counts[AP_PERSIST_KIND_MAX + 1]; /* good records per kind */
+	enum ap_persist_status status;
+	uint64_t end_off;
+	uint64_t keep_len;
+	uint64_t cut_txid;
+	uint64_t want;
+	const char *why;
+};
+
+/* Starts a read of a file of file_len bytes, to be fed in pieces. */
+void ap_persist_iter_init(struct ap_persist_iter *it, uint64_t file_len);
+/* Starts a read of a whole file held in the len bytes at p. */
+void ap_persist_iter_init_buf(struct ap_persist_iter *it, const void *p,
+			      size_t len);
+/* Feeds the len bytes at p, which hold the file from offset it->end_off on
+ * (it->end_off is 0 before the first feed). Records returned before are
+ * no longer valid if they pointed into the previous bytes. */
+void ap_persist_iter_feed(struct ap_persist_iter *it, const void *p,
+			  size_t len);
+/* Decodes the next record into *r and returns true; or returns false with
+ * it->status saying why (see the struct). O(record size). */
+bool ap_persist_iter_next(struct ap_persist_iter *it, struct ap_persist_rec *r);
+/* A static name of a status ("clean", "torn", ...). */
+const char *ap_persist_status_name(enum ap_persist_status s);
+
+/* --- multi-shard transactions --------------------------------------------- */
+
+/*
+ * Recovery applies a multi-shard transaction only if every shard it names
+ * logged its whole part (docs/persistence.md, recovery). Each shard's scan
+ * collects its TXN records in a struct ap_persist_txn_log (a part the end
+ * of the log cut short is marked absent); ap_persist_txn_resolve then
+ * decides, over all shards' logs, which txids are complete.
+ */
+struct ap_persist_txn_part {
+	uint64_t txid;
+	uint64_t list_hash; /* hash of the participants' bitmap */
+	uint16_t shard;	    /* whose log holds this part */
+	uint16_t nshards;   /* participants */
+	uint16_t shard_max; /* highest participant */
+	bool present;	    /* the whole part is in the log */
+};
+
+struct ap_persist_txn_log {
+	unsigned shard;
+	struct ap_persist_txn_part *parts;
+	size_t count, cap;
+};
+
+/* An empty log summary for shard (below AP_SHARDS_MAX). */
+void ap_persist_txn_log_init(struct ap_persist_txn_log *l, unsigned shard);
+void ap_persist_txn_log_deinit(struct ap_persist_txn_log *l);
+/* Notes the TXN record r read from this shard's log; O(1) amortized.
+ * Returns -EBADMSG with *why set when the record does not name this shard
+ * among its participants. */
+AP_MUST_CHECK int ap_persist_txn_log_add(struct ap_persist_txn_log *l,
+					 const struct ap_persist_rec *r,
+					 const char **why);
+/* Marks the part of txid absent: the log ended inside it (the iterator's
+ * cut_txid). It must be the last part added. */
+void ap_persist_txn_log_cut(struct ap_persist_txn_log *l, uint64_t txid);
+
+/* The txids to apply, ascending. */
+struct ap_persist_txn_set {
+	uint64_t *txids;
+	size_t count;
+};
+
+/*
+ * Decides which transactions are complete, given the summaries of the logs
+ * of the nshards shards that wrote the data set (logs[0..nlogs), at most
+ * one per shard; a shard with no log holds no part). A txid is complete
+ * when every shard its TXN records name holds its whole part. Fills *out
+ * (free with ap_persist_txn_set_deinit) and returns 0; or returns
+ * -EBADMSG with *bad_txid and a static *why when the logs contradict each
+ * other (one txid twice in a shard's log, shards disagreeing on its
+ * participants, a participant beyond nshards), with *out empty.
+ * O(P log P) for P parts in all.
+ */
+AP_MUST_CHECK int ap_persist_txn_resolve(const struct ap_persist_txn_log *logs,
+					 size_t nlogs, unsigned nshards,
+					 struct ap_persist_txn_set *out,
+					 uint64_t *bad_txid, const char **why);
+/* Whether txid is complete (to be applied). O(log n). */
+bool ap_persist_txn_set_has(const struct ap_persist_txn_set *s, uint64_t txid);
+void ap_persist_txn_set_deinit(struct ap_persist_txn_set *s);
+
+/* --- manifest ------------------------------------------------------------- */
+
+/*
+ * The manifest (appendonlydir/manifest) names the files of a data set:
+ *
+ *   apiary-manifest <version> <nshards>
+ *   <kind> <shard> <seq> <name>          one line per file
+ *
+ * kind is "base" (a snapshot) or "incr" (a log); names are the canonical
+ * shard-<i>.base.<seq>.snap and shard-<i>.incr.<seq>.log, nothing else (so
+ * a manifest can never point outside its directory). Every line ends in a
+ * newline; numbers are decimal without leading zeros. Per shard: at most
+ * one base; its logs have consecutive sequence numbers starting at the
+ * base's (a log rewrite starts a snapshot and a new log at one instant),
+ * or at 1 when the shard has no base (its history starts empty).
+ */
+#define AP_PERSIST_MANIFEST_VERSION 1
+/* Room for a canonical file name and its terminating NUL. */
+#define AP_PERSIST_FILE_NAME_SIZE 64
+
+enum ap_persist_file_kind {
+	AP_PERSIST_FILE_BASE = 0,
+	AP_PERSIST_FILE_INCR = 1,
+};
+
+struct ap_persist_mfile {
+	enum ap_persist_file_kind kind;
+	unsigned shard;
+	uint64_t seq;
+};
+
+/* Files sorted by (shard, kind, seq): a shard's base before its logs. */
+struct ap_persist_manifest {
+	unsigned version;
+	unsigned nshards;
+	struct ap_persist_mfile *files;
+	size_t count, cap;
+};
+
+/* Writes the canonical name of a file into buf (AP_PERSIST_FILE_NAME_SIZE
+ * bytes); returns its length. */
+size_t ap_persist_file_name(char *buf, enum ap_persist_file_kind kind,
+			    unsigned shard, uint64_t seq);
+
+/* An empty manifest of the current version for nshards shards (1 to
+ * AP_SHARDS_MAX). */
+void ap_persist_manifest_init(struct ap_persist_manifest *m, unsigned nshards);
+void ap_persist_manifest_deinit(struct ap_persist_manifest *m);
+/* Adds a file, keeping the order. Returns 0, -EINVAL for a shard beyond
+ * nshards or a sequence of 0, -EEXIST when the file is already named. */
+AP_MUST_CHECK int ap_persist_manifest_add(struct ap_persist_manifest *m,
+					  enum ap_persist_file_kind kind,
+					  unsigned shard, uint64_t seq);
+/* Checks the per-shard rules (one base at most; logs consecutive from the
+ * base's sequence, or from 1 without a base). Returns 0, or -EBADMSG with
+ * a message in err (err_size bytes, truncated to fit). */
+AP_MUST_CHECK int ap_persist_manifest_check(const struct ap_persist_manifest *m,
+					    char *err, size_t err_size);
+/* Parses a manifest's text into *m (initialized here; deinit it even on
+ * failure). Returns 0, or -EBADMSG with a message naming the line. */
+AP_MUST_CHECK int ap_persist_manifest_parse(struct ap_persist_manifest *m,
+					    const char *text, size_t len,
+					    char *err, size_t err_size);
+/* Appends the manifest's text to out. */
+void ap_persist_manifest_format(const struct ap_persist_manifest *m,
+				struct ap_serial_buf *out);
+/* Reads and parses dir/manifest. Returns 0; -ENOENT when there is none; a
+ * syscall's -errno; -EFBIG beyond AP_PERSIST_MANIFEST_SIZE_MAX; -EBADMSG
+ * with err set. Plain blocking syscalls: for start-up, not a shard loop. */
+AP_MUST_CHECK int ap_persist_manifest_read(const char *dir,
+					   struct ap_persist_manifest *m,
+					   char *err, size_t err_size);
+/* Replaces dir/manifest atomically: writes dir/manifest.tmp, fsyncs it,
+ * renames it over dir/manifest, fsyncs dir. Returns 0; -EINVAL if m fails
+ * ap_persist_manifest_check; or the first failing syscall's -errno (the
+ * temporary file is then removed, the old manifest untouched). Blocking
+ * syscalls, off the request path. */
+AP_MUST_CHECK int
+ap_persist_manifest_write(const char *dir, const struct ap_persist_manifest *m);
+
+#endif
