@@ -5,7 +5,8 @@
  * library and is declared here: the latency histogram, the random and
  * key generators, the workload (commands, ratios, keys, values, request
  * encoding), option parsing, and the result reports (table, JSON, HTML).
- * The io_uring load loop and main() are in runner.c and main.c.
+ * The load loop (io_uring, or epoll where io_uring cannot be set up) and
+ * main() are in runner*.c and main.c.
  *
  * Units: latencies are nanoseconds everywhere inside; reports print
  * milliseconds (the table, like memtier_benchmark) or microseconds (JSON).
@@ -149,8 +150,22 @@ uint64_t ap_bench_zipf_next(const struct ap_bench_zipf *z,
 
 enum ap_bench_proto {
 	AP_BENCH_PROTO_RESP2 = 0,
-	AP_BENCH_PROTO_RESP3 = 1,  /* HELLO 3 at connect */
-	AP_BENCH_PROTO_MC_BIN = 2, /* memcached binary */
+	AP_BENCH_PROTO_RESP3 = 1,   /* HELLO 3 at connect */
+	AP_BENCH_PROTO_MC_BIN = 2,  /* memcached binary */
+	AP_BENCH_PROTO_MC_TEXT = 3, /* memcached text (ASCII) */
+};
+
+/* True for both memcached protocols (SET and GET only, no --command). */
+static inline bool ap_bench_proto_is_mc(enum ap_bench_proto p)
+{
+	return p == AP_BENCH_PROTO_MC_BIN || p == AP_BENCH_PROTO_MC_TEXT;
+}
+
+/* How the load threads do I/O (--io). */
+enum ap_bench_io {
+	AP_BENCH_IO_AUTO = 0,  /* io_uring, epoll if it cannot be set up */
+	AP_BENCH_IO_URING = 1, /* io_uring or fail */
+	AP_BENCH_IO_EPOLL = 2, /* epoll, edge-triggered */
 };
 
 /* Key patterns, by memtier_benchmark's letters. */
@@ -183,7 +198,7 @@ struct ap_bench_cmd {
 	size_t head_len;
 	unsigned weight;
 	enum ap_bench_keypat keypat;
-	uint8_t mc_opcode; /* memcached: AP_CLIENT_MC_GET or _SET */
+	uint8_t mc_opcode; /* memcached (both): AP_CLIENT_MC_GET or _SET */
 	bool has_key, has_data;
 	size_t req_max; /* longest request this command can produce */
 };
@@ -251,9 +266,116 @@ uint64_t ap_bench_wl_key_next(const struct ap_bench_wl *wl,
 size_t ap_bench_wl_size_next(const struct ap_bench_wl *wl,
 			     struct ap_bench_wl_conn *wc);
 /* Writes the connection's next request into buf (which holds wl->req_max
- * bytes); returns its length and the command index in *cmd. */
+ * bytes); returns its length and the command index in *cmd. The same as
+ * ap_bench_wl_draw() then ap_bench_wl_encode(). */
 size_t ap_bench_wl_next(const struct ap_bench_wl *wl,
 			struct ap_bench_wl_conn *wc, char *buf, int *cmd);
+
+/* One request as drawn from the workload, before it is encoded: enough to
+ * encode it again (a request redirected by MOVED or ASK is re-sent with
+ * the same command, key and value size). */
+struct ap_bench_draw {
+	int cmd;      /* workload command index */
+	uint64_t key; /* key number (0 when the command has no key) */
+	size_t dsize; /* value size (0 when the command has no value) */
+};
+
+/* Draws the connection's next command, key and value size. */
+void ap_bench_wl_draw(const struct ap_bench_wl *wl, struct ap_bench_wl_conn *wc,
+		      struct ap_bench_draw *d);
+/* Encodes a drawn request into buf (wl->req_max bytes); an expiry, if the
+ * command has one, is drawn here from wc. Returns the length. */
+size_t ap_bench_wl_encode(const struct ap_bench_wl *wl,
+			  struct ap_bench_wl_conn *wc,
+			  const struct ap_bench_draw *d, char *buf);
+/* The Redis Cluster hash slot of key number `key` (prefix + digits,
+ * {hashtag} honoured). */
+unsigned ap_bench_wl_key_slot(const struct ap_bench_wl *wl, uint64_t key);
+
+/* ------------------------------------------------- memcached text replies */
+
+/*
+ * A resumable parser of memcached text-protocol replies, as the incremental
+ * RESP parser in net/client.h: any split of the input, no reference kept
+ * to it, one top-level reply at a time into a struct ap_client_reply
+ * (type AP_BENCH_MCT_TYPE). A reply is one line (STORED, NOT_STORED,
+ * EXISTS, NOT_FOUND, DELETED, TOUCHED, OK, VERSION ..., a number, ERROR,
+ * CLIENT_ERROR ..., SERVER_ERROR ...) or any number of VALUE blocks closed
+ * by END. Flags of the reply:
+ *   is_error  ERROR, CLIENT_ERROR, SERVER_ERROR (text: the line)
+ *   is_null   END without VALUE (a GET miss), NOT_STORED, NOT_FOUND,
+ *             EXISTS (the command did not apply: counted as a miss)
+ *   value     VALUE blocks of a GET, the number of an INCR/DECR reply
+ *   text      the first AP_CLIENT_TEXT_KEEP bytes of a one-line reply
+ * Bounds: a line is at most AP_CLIENT_LINE_MAX bytes, a VALUE line at most
+ * AP_BENCH_MCT_LINE_KEEP; value lengths are skipped, never allocated.
+ * Lines end in CRLF; anything else is a protocol error.
+ */
+#define AP_BENCH_MCT_TYPE      'T'
+#define AP_BENCH_MCT_LINE_KEEP 512
+
+struct ap_bench_mct_parser {
+	int state;	 /* private: line, value data or its CRLF */
+	size_t line_len; /* bytes of the current line seen so far */
+	bool line_cr;	 /* the last byte of the line seen was '\r' */
+	char line[AP_BENCH_MCT_LINE_KEEP];
+	uint64_t data_left; /* value bytes still to skip */
+	long long values;   /* VALUE blocks in the current reply */
+	uint64_t wire_len;  /* bytes of the current reply so far */
+	char text[AP_CLIENT_TEXT_KEEP];
+	size_t text_len;
+	const char *err; /* protocol error message, static */
+};
+
+void ap_bench_mct_parser_init(struct ap_bench_mct_parser *p);
+/* Parses buf[0..len) until one reply completes or the input is used up;
+ * the same contract and return values as ap_client_parse(). */
+AP_MUST_CHECK int ap_bench_mct_parse(struct ap_bench_mct_parser *p,
+				     const char *buf, size_t len,
+				     size_t *consumed,
+				     struct ap_client_reply *out);
+
+/* ------------------------------------------------------ cluster slot map */
+
+/*
+ * The bench's view of a Redis Cluster: which node serves each of the 16384
+ * slots, learnt from CLUSTER SLOTS at start and corrected by MOVED replies
+ * during the run (each load thread keeps its own copy). Nodes are
+ * host:port pairs, numbered in the order they were learnt; at most
+ * AP_BENCH_NODES_MAX. A host the server leaves empty, NULL or "?" (it does
+ * not know its own address) is the host of the node that answered.
+ */
+#define AP_BENCH_SLOT_NONE 0xFFFFu
+
+struct ap_bench_node {
+	char host[64];
+	int port;
+};
+
+struct ap_bench_slots {
+	uint16_t owner[AP_SLOTS]; /* node index or AP_BENCH_SLOT_NONE */
+	int node_count;
+	struct ap_bench_node nodes[AP_BENCH_NODES_MAX];
+};
+
+/* Empty map: no node, no slot served. */
+void ap_bench_slots_init(struct ap_bench_slots *m);
+/* The index of node host:port, added if new. Returns it, or -ENOSPC when
+ * AP_BENCH_NODES_MAX are known, -EINVAL for a host too long. */
+int ap_bench_slots_node(struct ap_bench_slots *m, const char *host, int port);
+/* Fills the map from a decoded CLUSTER SLOTS reply; from_host replaces
+ * unknown hosts. Returns 0, or -EINVAL with a message in err (not an
+ * array, a bad range, no slot at all, too many nodes ...). */
+AP_MUST_CHECK int ap_bench_slots_load(struct ap_bench_slots *m,
+				      const struct ap_client_value *v,
+				      const char *from_host, char *err,
+				      size_t err_size);
+/* The node a redirect names (added if new); a MOVED also makes it the
+ * slot's owner, an ASK does not. from_host replaces an unknown host.
+ * Returns the node index or a negative errno as ap_bench_slots_node. */
+int ap_bench_slots_redirect(struct ap_bench_slots *m,
+			    const struct ap_client_redirect *rd,
+			    const char *from_host);
 
 /* -------------------------------------------------------------- options */
 
@@ -299,7 +421,9 @@ struct ap_bench_opts {
 	int db;
 	uint64_t seed;
 	bool quiet;
-	bool no_multishot; /* one-shot receives (for comparison runs) */
+	bool no_multishot;   /* one-shot receives (for comparison runs) */
+	enum ap_bench_io io; /* --io */
+	bool cluster;	     /* --cluster-mode */
 	unsigned spin_us; /* open loop: poll, not sleep, this close to a send */
 	char cmdline[1024];
 };
@@ -353,7 +477,8 @@ struct ap_bench_result {
 	int thread_count;
 	double server_cpu_s; /* < 0: unknown */
 	char server_version[64];
-	char io_desc[128]; /* how the I/O was set up */
+	char io_desc[256]; /* how the I/O was set up */
+	int cluster_nodes; /* cluster mode: nodes known at the end; else 0 */
 	struct ap_bench_tick *ticks;
 	size_t tick_count, tick_cap;
 	double prefill_s;

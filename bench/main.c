@@ -1,7 +1,8 @@
 /*
- * main.c - apiary-bench's entry point: parse options, probe the server,
- * run the prefill and the measured phase on the load threads, and write
- * the table, JSON and HTML reports. `--compare` only draws saved results.
+ * main.c - apiary-bench's entry point: parse options, probe the server
+ * (and in cluster mode fetch its slot map), run the prefill and the
+ * measured phase on the load threads, and write the table, JSON and HTML
+ * reports. `--compare` only draws saved results.
  */
 #include "bench/bench.h"
 #include "bench/runner.h"
@@ -115,13 +116,148 @@ static bool info_field(const char *s, size_t len, const char *name, char *out,
 	return false;
 }
 
+/* Reads from a blocking socket until parse() completes one reply. */
+static int read_reply(int fd, struct ap_client_parser *p,
+		      struct ap_bench_mct_parser *mct,
+		      struct ap_client_reply *rep)
+{
+	char buf[4096];
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n <= 0)
+			return -ECONNRESET;
+		for (size_t off = 0; off < (size_t)n;) {
+			size_t used;
+			int prc = mct != NULL
+					  ? ap_bench_mct_parse(mct, buf + off,
+							       (size_t)n - off,
+							       &used, rep)
+					  : ap_client_parse(p, buf + off,
+							    (size_t)n - off,
+							    &used, rep);
+
+			off += used;
+			if (prc < 0)
+				return -EPROTO;
+			if (prc == AP_CLIENT_REPLY)
+				return 0;
+		}
+	}
+}
+
+/* memcached (either protocol): asks for the version. */
+static int probe_mc(const struct ap_bench_opts *o, int fd,
+		    struct ap_client_parser *p, char *version,
+		    size_t version_size, const char **perr)
+{
+	struct ap_bench_mct_parser mct;
+	struct ap_client_reply rep;
+	char req[AP_CLIENT_MC_HDR_LEN];
+	bool text = o->proto == AP_BENCH_PROTO_MC_TEXT;
+	int rc;
+
+	ap_bench_mct_parser_init(&mct);
+	if (text) {
+		rc = send(fd, "version\r\n", 9, MSG_NOSIGNAL) == 9 ? 0 : -EIO;
+	} else {
+		ap_client_mc_header(req, AP_CLIENT_MC_VERSION, 0, 0, 0, 0);
+		rc = send(fd, req, sizeof(req), MSG_NOSIGNAL) ==
+				     (ssize_t)sizeof(req)
+			     ? 0
+			     : -EIO;
+	}
+	if (rc == 0)
+		rc = read_reply(fd, p, text ? &mct : NULL, &rep);
+	*perr = text ? mct.err : p->err;
+	if (rc == 0 && rep.is_error)
+		rc = -EPROTO;
+	if (rc == 0 && text && rep.text_len > 8)
+		snprintf(version, version_size, "memcached %.*s",
+			 (int)(rep.text_len - 8), rep.text + 8);
+	else if (rc == 0 && !text && p->cap_len > AP_CLIENT_MC_HDR_LEN)
+		snprintf(version, version_size, "memcached %.*s",
+			 (int)(p->cap_len - AP_CLIENT_MC_HDR_LEN),
+			 p->cap + AP_CLIENT_MC_HDR_LEN);
+	if (rc == -EPROTO && *perr == NULL)
+		*perr = "error reply to version";
+	return rc;
+}
+
+/* RESP: INFO server, for the server's name and version. */
+static int probe_resp(int fd, struct ap_client_parser *p, char *version,
+		      size_t version_size)
+{
+	const char *info[] = {"INFO", "server"};
+	struct ap_client_reply rep;
+	int rc = ap_bench_sync_cmd(fd, p, 2, info, &rep);
+
+	if (rc == 0 && !rep.is_error) {
+		struct ap_client_value v;
+		const char *derr;
+		char ver[48];
+
+		if (ap_client_value_decode(p->cap, p->cap_len, &v, &derr) > 0) {
+			if (v.str != NULL &&
+			    info_field(v.str, v.str_len, "apiary_version:", ver,
+				       sizeof(ver)))
+				snprintf(version, version_size, "apiary %s",
+					 ver);
+			else if (v.str != NULL &&
+				 info_field(v.str, v.str_len,
+					    "redis_version:", ver, sizeof(ver)))
+				snprintf(version, version_size, "redis %s",
+					 ver);
+			ap_client_value_free(&v);
+		}
+	}
+	return rc;
+}
+
 /* Connects once to check the server and learn its version. */
 static int probe(const struct ap_bench_opts *o, const struct sockaddr *addr,
 		 socklen_t addr_len, char *version, size_t version_size,
 		 char *err, size_t err_size)
 {
 	struct ap_client_parser p;
+	int fd = ap_bench_connect(addr, addr_len);
+	const char *perr = NULL;
+	int rc;
+
+	if (fd < 0) {
+		snprintf(err, err_size, "cannot connect to %s:%d: %s",
+			 o->server, o->port, strerror(-fd));
+		return fd;
+	}
+	ap_client_parser_init(&p, o->proto == AP_BENCH_PROTO_MC_BIN
+					  ? AP_CLIENT_PROTO_MC_BIN
+					  : AP_CLIENT_PROTO_RESP);
+	ap_client_parser_capture(&p, PROBE_CAPTURE_MAX);
+	if (ap_bench_proto_is_mc(o->proto)) {
+		rc = probe_mc(o, fd, &p, version, version_size, &perr);
+	} else {
+		rc = probe_resp(fd, &p, version, version_size);
+		perr = p.err;
+	}
+	if (rc < 0)
+		snprintf(err, err_size, "%s:%d does not answer: %s", o->server,
+			 o->port, rc == -EPROTO && perr ? perr : strerror(-rc));
+	ap_client_parser_deinit(&p);
+	close(fd);
+	return rc;
+}
+
+/* Cluster mode: CLUSTER SLOTS from the seed node into a slot map. */
+static int cluster_fetch(const struct ap_bench_opts *o,
+			 const struct sockaddr *addr, socklen_t addr_len,
+			 struct ap_bench_slots *m, char *err, size_t err_size)
+{
+	struct ap_client_parser p;
 	struct ap_client_reply rep;
+	struct ap_client_value v;
+	const char *args[] = {"CLUSTER", "SLOTS"};
+	const char *derr = "";
 	int fd = ap_bench_connect(addr, addr_len);
 	int rc;
 
@@ -130,79 +266,45 @@ static int probe(const struct ap_bench_opts *o, const struct sockaddr *addr,
 			 o->server, o->port, strerror(-fd));
 		return fd;
 	}
-	bool mc = o->proto == AP_BENCH_PROTO_MC_BIN;
-
-	ap_client_parser_init(&p, mc ? AP_CLIENT_PROTO_MC_BIN
-				     : AP_CLIENT_PROTO_RESP);
+	ap_client_parser_init(&p, AP_CLIENT_PROTO_RESP);
 	ap_client_parser_capture(&p, PROBE_CAPTURE_MAX);
-	if (mc) {
-		char req[AP_CLIENT_MC_HDR_LEN];
-		int wrc;
-
-		ap_client_mc_header(req, AP_CLIENT_MC_VERSION, 0, 0, 0, 0);
-		wrc = (int)send(fd, req, sizeof(req), MSG_NOSIGNAL);
-		rc = wrc == (int)sizeof(req) ? 0 : -EIO;
-		/* Read the reply with a throw-away command-less sync. */
-		while (rc == 0) {
-			char buf[4096];
-			ssize_t n = recv(fd, buf, sizeof(buf), 0);
-			size_t used;
-
-			if (n <= 0) {
-				rc = -ECONNRESET;
-				break;
-			}
-			int prc = ap_client_parse(&p, buf, (size_t)n, &used,
-						  &rep);
-
-			if (prc < 0)
-				rc = -EPROTO;
-			if (prc == AP_CLIENT_REPLY)
-				break;
-		}
-		if (rc == 0 && p.cap_len > AP_CLIENT_MC_HDR_LEN)
-			snprintf(version, version_size, "memcached %.*s",
-				 (int)(p.cap_len - AP_CLIENT_MC_HDR_LEN),
-				 p.cap + AP_CLIENT_MC_HDR_LEN);
-	} else {
-		const char *info[] = {"INFO", "server"};
-
-		rc = ap_bench_sync_cmd(fd, &p, 2, info, &rep);
-		if (rc == 0 && !rep.is_error) {
-			struct ap_client_value v;
-			const char *derr;
-			char ver[48];
-
-			if (ap_client_value_decode(p.cap, p.cap_len, &v,
-						   &derr) > 0 &&
-			    v.str != NULL) {
-				if (info_field(v.str, v.str_len,
-					       "apiary_version:", ver,
-					       sizeof(ver)))
-					snprintf(version, version_size,
-						 "apiary %s", ver);
-				else if (info_field(v.str, v.str_len,
-						    "redis_version:", ver,
-						    sizeof(ver)))
-					snprintf(version, version_size,
-						 "redis %s", ver);
-			}
-			ap_client_value_free(&v);
-		}
+	rc = ap_bench_handshake(o, fd, err, err_size);
+	if (rc == 0) {
+		rc = ap_bench_sync_cmd(fd, &p, 2, args, &rep);
+		if (rc < 0)
+			snprintf(err, err_size, "CLUSTER SLOTS failed: %s",
+				 rc == -EPROTO ? p.err : strerror(-rc));
 	}
-	if (rc < 0)
-		snprintf(err, err_size, "%s:%d does not answer: %s", o->server,
-			 o->port, rc == -EPROTO ? p.err : strerror(-rc));
+	if (rc == 0 && rep.is_error) {
+		snprintf(err, err_size, "CLUSTER SLOTS failed: %.*s",
+			 (int)rep.text_len, rep.text);
+		rc = -EPROTO;
+	}
+	if (rc == 0 &&
+	    (p.cap_truncated ||
+	     ap_client_value_decode(p.cap, p.cap_len, &v, &derr) < 0)) {
+		snprintf(err, err_size, "CLUSTER SLOTS reply unreadable: %s",
+			 p.cap_truncated ? "too long" : derr);
+		rc = -EPROTO;
+	} else if (rc == 0) {
+		rc = ap_bench_slots_load(m, &v, o->server, err, err_size);
+		ap_client_value_free(&v);
+	}
 	ap_client_parser_deinit(&p);
 	close(fd);
 	return rc;
 }
 
-/* Makes room for every connection's descriptor. */
-static void raise_nofile(const struct ap_bench_opts *o)
+/* Makes room for every connection's descriptor (raises the soft limit up
+ * to the hard one). */
+static void raise_nofile(const struct ap_bench_opts *o,
+			 const struct ap_bench_slots *slots)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)o->threads * (rlim_t)o->clients + 64;
+	/* Cluster mode: a connection per client to every node, including
+	 * nodes learnt later from MOVED. */
+	rlim_t nodes = slots ? AP_BENCH_NODES_MAX : 1;
+	rlim_t want = (rlim_t)o->threads * (rlim_t)o->clients * nodes + 64;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
 		rl.rlim_cur = AP_MIN(want, rl.rlim_max);
@@ -212,7 +314,8 @@ static void raise_nofile(const struct ap_bench_opts *o)
 
 /* Prints what is about to run. */
 static void print_header(const struct ap_bench_opts *o,
-			 const struct ap_bench_wl *wl, const char *version)
+			 const struct ap_bench_wl *wl, const char *version,
+			 const struct ap_bench_slots *slots)
 {
 	if (o->quiet)
 		return;
@@ -235,6 +338,14 @@ static void print_header(const struct ap_bench_opts *o,
 		fprintf(stderr, " %s:%u/%c", wl->cmds[i].name,
 			wl->cmds[i].weight, (char)wl->cmds[i].keypat);
 	fprintf(stderr, "\n");
+	if (slots != NULL) {
+		fprintf(stderr, "cluster: %d node%s from CLUSTER SLOTS:",
+			slots->node_count, slots->node_count > 1 ? "s" : "");
+		for (int i = 0; i < slots->node_count; i++)
+			fprintf(stderr, " %s:%d", slots->nodes[i].host,
+				slots->nodes[i].port);
+		fprintf(stderr, "\n");
+	}
 }
 
 /* SETs every key once before the measured run. */
@@ -310,6 +421,7 @@ static int bench_main(const struct ap_bench_opts *o)
 	struct ap_bench_result res;
 	struct sockaddr_storage ss;
 	socklen_t ss_len;
+	struct ap_bench_slots *slots = NULL;
 	char err[512] = "", version[64] = "unknown";
 	int rc;
 
@@ -324,16 +436,27 @@ static int bench_main(const struct ap_bench_opts *o)
 		fprintf(stderr, "apiary-bench: %s\n", err);
 		return 1;
 	}
+	if (o->cluster) {
+		slots = ap_malloc(sizeof(*slots));
+		if (cluster_fetch(o, (struct sockaddr *)&ss, ss_len, slots, err,
+				  sizeof(err)) < 0) {
+			fprintf(stderr, "apiary-bench: %s\n", err);
+			ap_free(slots);
+			ap_bench_wl_destroy(&wl);
+			return 1;
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	raise_nofile(o);
-	print_header(o, &wl, version);
+	raise_nofile(o, slots);
+	print_header(o, &wl, version, slots);
 	struct ap_bench_run *run = ap_bench_run_create(
-		o, (struct sockaddr *)&ss, ss_len, err, sizeof(err));
+		o, (struct sockaddr *)&ss, ss_len, slots, err, sizeof(err));
 
 	if (run == NULL) {
 		fprintf(stderr, "apiary-bench: %s\n", err);
+		ap_free(slots);
 		ap_bench_wl_destroy(&wl);
 		return 1;
 	}
@@ -370,6 +493,7 @@ static int bench_main(const struct ap_bench_opts *o)
 	ap_bench_run_destroy(run);
 	ap_bench_result_deinit(&res);
 	ap_bench_wl_destroy(&wl);
+	ap_free(slots);
 	return rc < 0 ? 1 : 0;
 }
 

@@ -45,6 +45,8 @@ enum {
 	OPT_NO_MULTISHOT,
 	OPT_SPIN_US,
 	OPT_PIPELINE_BATCH,
+	OPT_IO,
+	OPT_CLUSTER_MODE,
 };
 
 static const struct option long_opts[] = {
@@ -90,6 +92,8 @@ static const struct option long_opts[] = {
 	{"no-multishot", no_argument, NULL, OPT_NO_MULTISHOT},
 	{"spin-us", required_argument, NULL, OPT_SPIN_US},
 	{"pipeline-batch", no_argument, NULL, OPT_PIPELINE_BATCH},
+	{"io", required_argument, NULL, OPT_IO},
+	{"cluster-mode", no_argument, NULL, OPT_CLUSTER_MODE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -99,9 +103,14 @@ static const char usage_text[] =
 	"Connection:\n"
 	"  -s, --server HOST        server address (127.0.0.1)\n"
 	"  -p, --port PORT          server port (6379)\n"
-	"  -P, --protocol P         redis|resp2|resp3|memcache_binary (redis)\n"
+	"  -P, --protocol P         redis|resp2|resp3|memcache_text|\n"
+	"                           memcache_binary (redis)\n"
 	"  -a, --authenticate PASS  AUTH first (\"user:pass\" for ACL users)\n"
 	"      --select-db N        SELECT N first\n"
+	"      --cluster-mode       Redis Cluster: map slots with CLUSTER\n"
+	"                           SLOTS, connect to every primary, route\n"
+	"                           each request by its key's slot, follow\n"
+	"                           MOVED (and remap) and ASK (ASKING first)\n"
 	"Load:\n"
 	"  -t, --threads N          threads, one io_uring ring each (1)\n"
 	"  -c, --clients N          connections per thread (50)\n"
@@ -146,6 +155,8 @@ static const char usage_text[] =
 	"  -q, --quiet              no progress lines\n"
 	"      --seed N             random seed (the same seed repeats a run)\n"
 	"      --no-multishot       one-shot receives (for comparisons)\n"
+	"      --io auto|uring|epoll  load-thread I/O: io_uring, or epoll\n"
+	"                           where io_uring cannot be set up (auto)\n"
 	"  -h, --help, -v, --version\n";
 
 /* Formats an error message. */
@@ -328,9 +339,7 @@ static int set_protocol(struct ap_bench_opts *o, const char *s, char *err,
 	else if (strcmp(s, "memcache_binary") == 0)
 		o->proto = AP_BENCH_PROTO_MC_BIN;
 	else if (strcmp(s, "memcache_text") == 0)
-		return opt_fail(err, err_size,
-				"--protocol memcache_text is not "
-				"supported; use memcache_binary");
+		o->proto = AP_BENCH_PROTO_MC_TEXT;
 	else
 		return opt_fail(err, err_size, "unknown --protocol '%s'", s);
 	return 0;
@@ -541,6 +550,18 @@ static int opt_load(struct ap_bench_opts *o, int c, const char *arg, char *err,
 	case OPT_PIPELINE_BATCH:
 		o->pipeline_batch = true;
 		return 0;
+	case OPT_IO:
+		if (strcmp(arg, "auto") == 0)
+			o->io = AP_BENCH_IO_AUTO;
+		else if (strcmp(arg, "uring") == 0 ||
+			 strcmp(arg, "io_uring") == 0)
+			o->io = AP_BENCH_IO_URING;
+		else if (strcmp(arg, "epoll") == 0)
+			o->io = AP_BENCH_IO_EPOLL;
+		else
+			return opt_fail(err, err_size,
+					"--io must be auto, uring or epoll");
+		return 0;
 	case OPT_SPIN_US: {
 		int v;
 
@@ -579,6 +600,9 @@ static int opt_misc(struct ap_bench_opts *o, int c, const char *arg, char *err,
 		return 0;
 	case 'q':
 		o->quiet = true;
+		return 0;
+	case OPT_CLUSTER_MODE:
+		o->cluster = true;
 		return 0;
 	case OPT_SELECT_DB:
 		if (!get_int(arg, 0, 1 << 20, &o->db))
@@ -628,9 +652,12 @@ static int opts_check(struct ap_bench_opts *o, int argc, char **argv, char *err,
 	if (o->key_max < o->key_min)
 		return opt_fail(err, err_size,
 				"--key-maximum is below --key-minimum");
-	if (o->proto == AP_BENCH_PROTO_MC_BIN && o->cmd_count > 0)
+	if (ap_bench_proto_is_mc(o->proto) && o->cmd_count > 0)
 		return opt_fail(err, err_size,
 				"--command needs a RESP protocol");
+	if (ap_bench_proto_is_mc(o->proto) && o->cluster)
+		return opt_fail(err, err_size,
+				"--cluster-mode needs a RESP protocol");
 	if (o->cpu_count > 0 && o->cpu_count < o->threads)
 		return opt_fail(err, err_size,
 				"--cpus lists %d CPUs for %d "

@@ -136,8 +136,23 @@ static const char *proto_name(enum ap_bench_proto p)
 		return "resp3";
 	case AP_BENCH_PROTO_MC_BIN:
 		return "memcache_binary";
+	case AP_BENCH_PROTO_MC_TEXT:
+		return "memcache_text";
 	default:
 		return "resp2";
+	}
+}
+
+/* The --io setting as the option spells it. */
+static const char *io_name(enum ap_bench_io io)
+{
+	switch (io) {
+	case AP_BENCH_IO_URING:
+		return "uring";
+	case AP_BENCH_IO_EPOLL:
+		return "epoll";
+	default:
+		return "auto";
 	}
 }
 
@@ -243,6 +258,9 @@ void ap_bench_report_table(FILE *f, const struct ap_bench_result *r)
 	if (r->io_desc[0] != '\0')
 		fprintf(f, "I/O: %s%s\n", r->io_desc,
 			r->recv_nobufs ? " (receive buffers ran short)" : "");
+	if (r->cluster_nodes > 0)
+		fprintf(f, "Cluster: %d nodes (MOVED and ASK followed)\n",
+			r->cluster_nodes);
 }
 
 /* ----------------------------------------------------------------- JSON */
@@ -327,14 +345,17 @@ static void json_config(struct ap_bench_sb *sb, const struct ap_bench_result *r)
 		"\"prefill\": %s, \"key_minimum\": %llu, \"key_maximum\": "
 		"%llu, "
 		"\"data_size_min\": %zu, \"data_size_max\": %zu, "
-		"\"expiry_min\": %u, \"expiry_max\": %u, \"key_prefix\": ",
+		"\"expiry_min\": %u, \"expiry_max\": %u, "
+		"\"cluster_mode\": %s, \"cluster_nodes\": %d, \"io\": \"%s\", "
+		"\"key_prefix\": ",
 		o->port, proto_name(o->proto), o->threads, o->clients,
 		o->pipeline, o->pipeline_batch ? "true" : "false", o->test_time,
 		(unsigned long long)(o->test_time > 0 ? 0 : o->requests),
 		o->rate, o->warmup, o->prefill ? "true" : "false",
 		(unsigned long long)wl->key_min,
 		(unsigned long long)wl->key_max, wl->data_min, wl->data_max,
-		wl->expiry_min, wl->expiry_max);
+		wl->expiry_min, wl->expiry_max, o->cluster ? "true" : "false",
+		r->cluster_nodes, io_name(o->io));
 	sb_json_str(sb, o->key_prefix);
 	ap_bench_sb_printf(sb, ",\n    \"commands\": [");
 	for (int i = 0; i < wl->cmd_count; i++) {

@@ -1,56 +1,46 @@
 /*
- * runner.c - apiary-bench's load threads: one io_uring ring per thread,
- * one loop per thread, one kernel entry per loop tick.
+ * runner.c - apiary-bench's load threads: one loop per thread, one kernel
+ * entry per loop tick, over io_uring or (where io_uring cannot be set up,
+ * or with --io epoll) epoll; the back ends are in runner_io.c.
  *
- * A tick: read the clock, publish the finished second if one ended, make
- * open-loop requests due, let every connection that changed ("dirty")
- * encode requests straight into its send buffer and queue one send (never
- * two in flight per socket) and, if needed, re-arm its receive; then a
- * single io_uring_submit_and_wait_timeout() submits everything and waits
- * for completions or the next deadline; then every completion is handled
- * and the provided buffers go back to the kernel in one ring update.
+ * A tick: read the clock, publish the finished second if one ended, open
+ * connections to cluster nodes learnt since the last tick, make open-loop
+ * requests due, let every client that changed ("dirty") encode requests
+ * straight into its connections' send buffers and queue one send per
+ * connection (never two in flight per socket) and, if needed, re-arm its
+ * receives; then one io_uring_submit_and_wait_timeout() (or epoll_pwait2)
+ * submits everything and waits for completions or the next deadline; then
+ * every completion is handled.
  *
- * Receives are multishot into one provided-buffer ring per thread (one-shot
- * into a per-connection buffer where the kernel cannot). Replies are
- * parsed straight out of the kernel's buffer by the incremental parser,
- * which keeps no reference to it, so every buffer is recycled at once.
+ * Replies are parsed straight out of the receive buffer by an incremental
+ * parser (RESP and memcached binary: net/client.c; memcached text:
+ * mctext.c) that keeps no reference to it, so every buffer is recycled at
+ * once.
  *
  * Latency: a request's start time is the tick at which it was encoded
  * (closed loop) or the time it was scheduled for (open loop, --rate): a
- * request that waits behind a stalled server counts its whole wait. Each
- * reply is matched to the oldest request of its connection (RESP and the
- * non-quiet memcached commands answer in order).
+ * request that waits behind a stalled server counts its whole wait, and
+ * one redirected by MOVED or ASK counts the detour. Each reply is matched
+ * to the oldest request of its connection (RESP and the non-quiet
+ * memcached commands answer in order).
  */
-#include "bench/runner.h"
+#include "bench/runner_int.h"
 
 #include <errno.h>
-#include <liburing.h>
 #include <math.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define NS_PER_SEC 1000000000ULL
-/* user_data: connection index << 2 | operation. */
-#define UD_RECV 1u
-#define UD_SEND 2u
-/* The provided-buffer group of each thread's ring. */
-#define BGID 0
-/* Seconds a handshake (HELLO, AUTH, SELECT) may take. */
-#define HANDSHAKE_TIMEOUT_S 5
 /* Longest reply to a handshake or probe command. */
 #define SYNC_CAPTURE_MAX (1024 * 1024)
-/* Largest send buffer per connection. */
-#define SEND_BUF_MAX (8u * 1024 * 1024)
 
 /*
  * Set by a signal handler or a failed connection: every thread stops at its
@@ -58,84 +48,10 @@
  */
 static _Atomic int run_stop;
 
-struct req {
-	uint64_t t0;  /* start (closed) or intended (open) time */
-	uint32_t cmd; /* workload command index */
-	uint32_t len; /* request bytes */
-};
-
-struct bconn {
-	int fd;
-	int ci;	       /* index in the thread */
-	unsigned gidx; /* index over all threads */
-	char *sbuf;
-	size_t scap, s_off, s_fill; /* [s_off, s_fill) not yet acknowledged */
-	bool sending, recv_armed, dirty, dead;
-	struct req *q; /* requests in flight, oldest at q_head */
-	uint32_t q_head, q_tail, q_mask;
-	uint64_t due;	  /* open loop: requests due but not yet encoded */
-	uint64_t next_j;  /* requests encoded in this phase */
-	uint64_t counted; /* encoded requests inside the measured window */
-	uint64_t limit;	  /* request-count mode: counted requests to send */
-	struct ap_client_parser parser;
-	struct ap_bench_wl_conn wc;
-	char *rbuf; /* one-shot receive buffer (no provided buffers) */
-};
-
-struct bthread {
-	struct ap_bench_run *run;
-	int idx;
-	pthread_t tid;
-	struct io_uring ring;
-	bool ring_ok, fixed, multishot;
-	struct io_uring_buf_ring *br;
-	size_t br_size;
-	char *bufs;
-	unsigned buf_count, buf_size;
-	int br_pending; /* buffers re-added, not yet published */
-	struct bconn *conns;
-	int nconns;
-	int *dirty;
-	int ndirty;
-	/* per phase */
-	const struct ap_bench_phase *ph;
-	uint64_t now;
-	double period;	 /* open loop: ns between this thread's requests */
-	uint64_t t_base; /* open loop: intended time of request 0 */
-	uint64_t sched_n;
-	bool sched_done, stopping, measuring;
-	uint64_t inflight, due_total;
-	int active; /* connections still below their request limit */
-	struct ap_bench_cmd_stats stats[AP_BENCH_CMDS_MAX];
-	struct ap_bench_hist lag; /* open loop: how late requests became due */
-	uint64_t unanswered, enobufs, last_done;
-	struct rusage ru0;
-	double cpu_s;
-	uint64_t spin_ns; /* poll rather than sleep this close to a deadline */
-	uint64_t idle_ns; /* polling that found nothing to do */
-	int64_t epoch;	  /* the second being recorded */
-	struct ap_bench_pub pub;
-	_Atomic int finished;
-	int conn_errors;
-	char err[256];
-	char first_error[128]; /* the first error reply seen */
-	char io_desc[128];
-};
-
-struct ap_bench_run {
-	const struct ap_bench_opts *o;
-	struct sockaddr_storage addr;
-	socklen_t addr_len;
-	int nthreads;
-	struct bthread *th;
-	pthread_barrier_t bar;
-	const struct ap_bench_phase *ph;
-	bool quit;
-};
-
 /* ------------------------------------------------------------- helpers */
 
-static uint64_t now_ns(void)
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t ap_bench_now_ns(void)
 {
 	struct timespec ts;
 
@@ -288,16 +204,16 @@ static int handshake_cmd(int fd, struct ap_client_parser *p, int argc,
 	return 0;
 }
 
-/* HELLO 3 / AUTH / SELECT as the options ask. */
-static int handshake(const struct ap_bench_opts *o, int fd, char *err,
-		     size_t err_size)
+/* HELLO 3 / AUTH / SELECT as the options ask; see runner.h. */
+int ap_bench_handshake(const struct ap_bench_opts *o, int fd, char *err,
+		       size_t err_size)
 {
 	struct ap_client_parser p;
 	char user[256] = "default", pass[256] = "", db[16];
 	bool acl = false;
 	int rc = 0;
 
-	if (o->proto == AP_BENCH_PROTO_MC_BIN)
+	if (ap_bench_proto_is_mc(o->proto))
 		return 0;
 	if (o->auth != NULL) {
 		const char *colon = strchr(o->auth, ':');
@@ -332,162 +248,136 @@ static int handshake(const struct ap_bench_opts *o, int fd, char *err,
 	return rc;
 }
 
-/* ------------------------------------------------------- ring set-up */
+/* ---------------------------------------------------------- connections */
 
-/* Creates the ring with the best flags the kernel accepts. */
-static int ring_setup(struct bthread *th, unsigned entries, unsigned cq)
+/* The address of a node: the run's server, or a cluster node's host:port
+ * resolved now (a blocking lookup; hosts are usually numeric). */
+static int node_addr(struct bthread *th, int node, struct sockaddr_storage *ss,
+		     socklen_t *len)
 {
-	static const struct {
-		unsigned flags;
-		const char *name;
-	} tries[] = {
-		{IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-			 IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
-			 IORING_SETUP_SUBMIT_ALL,
-		 "single_issuer+defer_taskrun"},
-		{IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
-			 IORING_SETUP_SUBMIT_ALL,
-		 "coop_taskrun"},
-		{0, "no task-run flags"},
-	};
-	int rc = -EINVAL;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *res;
+	char port[16];
 
-	for (size_t i = 0; i < AP_ARRAY_LEN(tries) && rc == -EINVAL; i++) {
-		struct io_uring_params p;
-
-		memset(&p, 0, sizeof(p));
-		p.flags = tries[i].flags | IORING_SETUP_CQSIZE;
-		p.cq_entries = cq;
-		rc = io_uring_queue_init_params(entries, &th->ring, &p);
-		if (rc == 0)
-			snprintf(th->io_desc, sizeof(th->io_desc),
-				 "io_uring (%s)", tries[i].name);
+	if (!th->cluster) {
+		memcpy(ss, &th->run->addr, th->run->addr_len);
+		*len = th->run->addr_len;
+		return 0;
 	}
-	if (rc < 0) {
+	const struct ap_bench_node *n = &th->slots->nodes[node];
+
+	snprintf(port, sizeof(port), "%d", n->port);
+	int rc = getaddrinfo(n->host, port, &hints, &res);
+
+	if (rc != 0) {
 		snprintf(th->err, sizeof(th->err),
-			 "io_uring_queue_init failed: %s%s", strerror(-rc),
-			 rc == -EPERM ? " (is kernel.io_uring_disabled set, "
-					"or a seccomp profile in the way?)"
-				      : "");
-		return rc;
+			 "cannot resolve cluster node %s:%d: %s", n->host,
+			 n->port, gai_strerror(rc));
+		return -EHOSTUNREACH;
 	}
-	th->ring_ok = true;
-	(void)io_uring_register_ring_fd(&th->ring);
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
 	return 0;
 }
 
-/* Registers a provided-buffer ring; false where the kernel cannot. */
-static bool bufring_setup(struct bthread *th)
+/* Grows a connection's send buffer and FIFO to what the phase needs. */
+static void conn_size(struct bthread *th, struct bconn *c)
 {
-	struct io_uring_buf_reg reg;
-	int mask = io_uring_buf_ring_mask(th->buf_count);
-
-	th->br_size = th->buf_count * sizeof(struct io_uring_buf);
-	th->br = mmap(NULL, th->br_size, PROT_READ | PROT_WRITE,
-		      MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (th->br == MAP_FAILED) {
-		th->br = NULL;
-		return false;
+	if (c->scap < th->sbuf_want) {
+		c->sbuf = ap_realloc(c->sbuf, th->sbuf_want);
+		c->scap = th->sbuf_want;
 	}
-	memset(&reg, 0, sizeof(reg));
-	reg.ring_addr = (unsigned long)th->br;
-	reg.ring_entries = th->buf_count;
-	reg.bgid = BGID;
-	if (io_uring_register_buf_ring(&th->ring, &reg, 0) != 0) {
-		munmap(th->br, th->br_size);
-		th->br = NULL;
-		return false;
+	if (c->q_mask + 1 < th->qcap_want) {
+		AP_ASSERT(c->q_head == c->q_tail);
+		ap_free(c->q);
+		c->q = ap_calloc(th->qcap_want, sizeof(*c->q));
+		c->q_mask = th->qcap_want - 1;
+		c->q_head = c->q_tail = 0;
 	}
-	io_uring_buf_ring_init(th->br);
-	th->bufs = ap_malloc((size_t)th->buf_count * th->buf_size);
-	for (unsigned i = 0; i < th->buf_count; i++)
-		io_uring_buf_ring_add(
-			th->br, th->bufs + (size_t)i * th->buf_size,
-			th->buf_size, (unsigned short)i, mask, (int)i);
-	io_uring_buf_ring_advance(th->br, (int)th->buf_count);
-	return true;
 }
 
-/* Connects and hands the thread's connections to its ring. */
+/* Opens a connection for a client to a node; see runner_int.h. */
+int ap_bench_conn_open(struct bthread *th, int client, int node)
+{
+	const struct ap_bench_opts *o = th->run->o;
+	struct sockaddr_storage ss;
+	socklen_t ss_len;
+	struct timeval tv = {.tv_sec = HANDSHAKE_TIMEOUT_S};
+	struct timeval zero = {0};
+
+	if (th->nconns == th->conns_cap) {
+		th->conns_cap = th->conns_cap ? 2 * th->conns_cap : 16;
+		th->conns = ap_realloc(th->conns, (size_t)th->conns_cap *
+							  sizeof(*th->conns));
+	}
+	struct bconn *c = &th->conns[th->nconns];
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->ci = th->nconns++;
+	c->fixed_idx = -1;
+	c->client = client;
+	c->node = node;
+	c->q = ap_calloc(1, sizeof(*c->q));
+	ap_client_parser_init(&c->parser, o->proto == AP_BENCH_PROTO_MC_BIN
+						  ? AP_CLIENT_PROTO_MC_BIN
+						  : AP_CLIENT_PROTO_RESP);
+	ap_bench_mct_parser_init(&c->mct);
+	if (th->cluster)
+		th->node_conn[node * th->nclients + client] = c->ci;
+	conn_size(th, c);
+	int rc = node_addr(th, node, &ss, &ss_len);
+
+	if (rc < 0)
+		return rc;
+	c->fd = ap_bench_connect((struct sockaddr *)&ss, ss_len);
+	if (c->fd < 0) {
+		rc = c->fd;
+		c->fd = -1;
+		snprintf(th->err, sizeof(th->err),
+			 "connection %d (node %d): connect failed: %s", c->ci,
+			 node, strerror(-rc));
+		return rc;
+	}
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	rc = ap_bench_handshake(o, c->fd, th->err, sizeof(th->err));
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &zero, sizeof(zero));
+	return rc < 0 ? rc : c->ci;
+}
+
+/* Makes the clients, connects them (to every node in cluster mode) and
+ * sets up the I/O back end. */
 static int thread_setup(struct bthread *th)
 {
 	const struct ap_bench_opts *o = th->run->o;
 	int n = o->clients;
-	unsigned qcap = pow2_ceil((unsigned)o->pipeline);
-	int *fds = ap_calloc((size_t)n, sizeof(int));
-	int rc;
+	int rc = 0;
 
-	th->nconns = n;
-	th->conns = ap_calloc((size_t)n, sizeof(*th->conns));
+	th->epfd = -1;
+	th->nclients = n;
+	th->clients = ap_calloc((size_t)n, sizeof(*th->clients));
 	th->dirty = ap_calloc((size_t)n, sizeof(int));
 	for (int i = 0; i < n; i++) {
-		struct bconn *c = &th->conns[i];
-
-		c->fd = -1;
-		c->ci = i;
-		c->gidx = (unsigned)(th->idx * n + i);
-		c->q = ap_calloc(qcap, sizeof(*c->q));
-		c->q_mask = qcap - 1;
-		ap_client_parser_init(&c->parser,
-				      o->proto == AP_BENCH_PROTO_MC_BIN
-					      ? AP_CLIENT_PROTO_MC_BIN
-					      : AP_CLIENT_PROTO_RESP);
+		th->clients[i].idx = i;
+		th->clients[i].gidx = (unsigned)(th->idx * n + i);
 	}
-	for (int i = 0; i < n; i++) {
-		struct bconn *c = &th->conns[i];
-		struct timeval tv = {.tv_sec = HANDSHAKE_TIMEOUT_S};
-		struct timeval zero = {0};
-
-		c->fd = ap_bench_connect((struct sockaddr *)&th->run->addr,
-					 th->run->addr_len);
-		if (c->fd < 0) {
-			snprintf(th->err, sizeof(th->err),
-				 "connection %d: connect failed: %s", i,
-				 strerror(-c->fd));
-			ap_free(fds);
-			return c->fd;
-		}
-		fds[i] = c->fd;
-		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
-				 sizeof(tv));
-		rc = handshake(o, c->fd, th->err, sizeof(th->err));
-		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &zero,
-				 sizeof(zero));
-		if (rc < 0) {
-			ap_free(fds);
-			return rc;
-		}
-	}
-	th->buf_size = AP_BENCH_RECV_BUF_SIZE;
-	th->buf_count =
-		pow2_ceil((unsigned)AP_MAX(4 * n, AP_BENCH_RECV_BUF_COUNT));
-	if (th->buf_count > 8192)
-		th->buf_count = 8192;
-	rc = ring_setup(th, pow2_ceil((unsigned)AP_MAX(2 * n + 8, 64)),
-			pow2_ceil((unsigned)AP_MAX(8 * n, 4096)));
-	if (rc == 0) {
-		th->multishot = !o->no_multishot && bufring_setup(th);
-		th->fixed = io_uring_register_files(&th->ring, fds,
-						    (unsigned)n) == 0;
-		size_t len = strlen(th->io_desc);
-
-		snprintf(th->io_desc + len, sizeof(th->io_desc) - len,
-			 ", %s recv%s",
-			 th->multishot ? "multishot" : "one-shot",
-			 th->fixed ? ", fixed files" : "");
-	}
-	ap_free(fds);
-	return rc;
+	th->cluster = th->run->slots != NULL;
+	if (th->cluster)
+		ap_bench_cluster_init(th);
+	else
+		th->nodes_open = 1;
+	for (int node = 0; node < th->nodes_open && rc >= 0; node++)
+		for (int i = 0; i < n && rc >= 0; i++)
+			rc = ap_bench_conn_open(th, i, node);
+	return rc < 0 ? rc : ap_bench_io_setup(th);
 }
 
 /* Closes everything the thread opened. */
 static void thread_teardown(struct bthread *th)
 {
-	if (th->ring_ok)
-		io_uring_queue_exit(&th->ring);
-	if (th->br != NULL)
-		munmap(th->br, th->br_size);
-	ap_free(th->bufs);
+	ap_bench_io_teardown(th);
 	for (int i = 0; i < th->nconns; i++) {
 		struct bconn *c = &th->conns[i];
 
@@ -498,105 +388,103 @@ static void thread_teardown(struct bthread *th)
 		ap_free(c->sbuf);
 		ap_free(c->rbuf);
 	}
+	for (int i = 0; i < th->nclients; i++)
+		ap_free(th->clients[i].retry);
 	ap_free(th->conns);
+	ap_free(th->clients);
 	ap_free(th->dirty);
+	ap_free(th->node_conn);
+	ap_free(th->slots);
 }
 
 /* --------------------------------------------------------- the tick */
 
-/* Queues c for this tick's fill. */
-static void mark_dirty(struct bthread *th, struct bconn *c)
+/* Queues a client for this tick's fill. */
+void ap_bench_client_dirty(struct bthread *th, struct bclient *cl)
 {
-	if (!c->dirty && !c->dead) {
-		c->dirty = true;
-		th->dirty[th->ndirty++] = c->ci;
+	if (!cl->dirty) {
+		cl->dirty = true;
+		th->dirty[th->ndirty++] = cl->idx;
 	}
 }
 
 /* Marks a connection failed and stops the run. */
-static void conn_fail(struct bthread *th, struct bconn *c, const char *why)
+void ap_bench_conn_fail(struct bthread *th, struct bconn *c, const char *why)
 {
 	if (c->dead)
 		return;
 	c->dead = true;
 	th->conn_errors++;
 	if (th->err[0] == '\0')
-		snprintf(th->err, sizeof(th->err), "connection %u: %s", c->gidx,
+		snprintf(th->err, sizeof(th->err), "connection %d: %s", c->ci,
 			 why);
 	atomic_store(&run_stop, 1);
 }
 
-/* An SQE, submitting first if the queue is full. */
-static struct io_uring_sqe *get_sqe(struct bthread *th)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&th->ring);
-
-	if (sqe == NULL) {
-		(void)io_uring_submit(&th->ring);
-		sqe = io_uring_get_sqe(&th->ring);
-		AP_ASSERT(sqe != NULL);
-	}
-	return sqe;
-}
-
-/* Sets the file of an SQE: fixed-file index or plain descriptor. */
-static void sqe_target(struct bthread *th, struct io_uring_sqe *sqe,
-		       const struct bconn *c, uint32_t op)
-{
-	if (th->fixed)
-		sqe->flags |= IOSQE_FIXED_FILE;
-	io_uring_sqe_set_data64(sqe, ((uint64_t)c->ci << 2) | op);
-}
-
-/* Arms the connection's receive. */
-static void conn_recv_arm(struct bthread *th, struct bconn *c)
-{
-	struct io_uring_sqe *sqe = get_sqe(th);
-	int fd = th->fixed ? c->ci : c->fd;
-
-	if (th->multishot) {
-		io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
-		sqe->flags |= IOSQE_BUFFER_SELECT;
-		sqe->buf_group = BGID;
-	} else {
-		if (c->rbuf == NULL)
-			c->rbuf = ap_malloc(th->buf_size);
-		io_uring_prep_recv(sqe, fd, c->rbuf, th->buf_size, 0);
-	}
-	sqe_target(th, sqe, c, UD_RECV);
-	c->recv_armed = true;
-}
-
-/* Sends everything not yet sent (one send in flight per connection). */
-static void conn_send(struct bthread *th, struct bconn *c)
-{
-	struct io_uring_sqe *sqe = get_sqe(th);
-
-	io_uring_prep_send(sqe, th->fixed ? c->ci : c->fd, c->sbuf + c->s_off,
-			   c->s_fill - c->s_off, MSG_NOSIGNAL);
-	sqe_target(th, sqe, c, UD_SEND);
-	c->sending = true;
-}
-
-/* Start time of the connection's next request, or 0 if none may go. */
-static uint64_t next_start(struct bthread *th, struct bconn *c)
+/* Start time of the client's next request, or 0 if none may go. */
+uint64_t ap_bench_client_next_start(struct bthread *th, struct bclient *cl)
 {
 	const struct ap_bench_phase *ph = th->ph;
 
 	if (ph->rate > 0) {
-		if (c->due == 0)
+		if (cl->due == 0)
 			return 0;
-		double n = (double)c->next_j * th->nconns + c->ci;
+		double n = (double)cl->next_j * th->nclients + cl->idx;
 
 		return th->t_base + (uint64_t)(n * th->period);
 	}
-	if (th->stopping || (ph->t_end == 0 && c->counted >= c->limit))
+	if (th->stopping || (ph->t_end == 0 && cl->counted >= cl->limit))
 		return 0;
 	return th->now;
 }
 
-/* Encodes as many requests as the window, schedule and buffer allow. */
-static void conn_fill(struct bthread *th, struct bconn *c)
+/* Accounts a request drawn for the client. */
+void ap_bench_client_issue(struct bthread *th, struct bclient *cl, uint64_t t0)
+{
+	const struct ap_bench_phase *ph = th->ph;
+
+	cl->next_j++;
+	cl->inflight++;
+	th->inflight++;
+	if (ph->rate > 0) {
+		cl->due--;
+		th->due_total--;
+	}
+	if (t0 >= ph->t_measure && ++cl->counted == cl->limit && ph->t_end == 0)
+		th->active--;
+}
+
+/* Appends a request to the connection's FIFO. */
+void ap_bench_conn_push(struct bconn *c, const struct req *r)
+{
+	AP_ASSERT(c->q_tail - c->q_head <= c->q_mask);
+	c->q[c->q_tail++ & c->q_mask] = *r;
+}
+
+/* Moves unsent bytes to the front when no send is in flight. */
+void ap_bench_conn_compact(struct bconn *c)
+{
+	if (!c->sending && c->s_off > 0) {
+		memmove(c->sbuf, c->sbuf + c->s_off, c->s_fill - c->s_off);
+		c->s_fill -= c->s_off;
+		c->s_off = 0;
+	}
+}
+
+/* Sends what is buffered and arms the receive. */
+void ap_bench_conn_flush(struct bthread *th, struct bconn *c)
+{
+	if (c->dead)
+		return;
+	if (!c->sending && c->s_fill > c->s_off)
+		ap_bench_io_send(th, c);
+	if (!c->recv_armed && !c->dead)
+		ap_bench_io_recv_arm(th, c);
+}
+
+/* Encodes as many requests as the client's window, schedule and buffer
+ * allow (one connection; cluster mode routes in runner_cluster.c). */
+static void client_fill(struct bthread *th, struct bclient *cl)
 {
 	const struct ap_bench_phase *ph = th->ph;
 	const struct ap_bench_wl *wl = ph->wl;
@@ -605,42 +493,37 @@ static void conn_fill(struct bthread *th, struct bconn *c)
 	/* Batch mode (redis-benchmark's way): nothing new until the whole
 	 * previous batch is answered. Default (memtier's way): keep the
 	 * window full. */
-	if (ph->batch && ph->rate == 0 && c->q_tail != c->q_head)
+	if (ph->batch && ph->rate == 0 && cl->inflight > 0)
 		window = 0;
-	if (!c->sending && c->s_off > 0) {
-		memmove(c->sbuf, c->sbuf + c->s_off, c->s_fill - c->s_off);
-		c->s_fill -= c->s_off;
-		c->s_off = 0;
+	if (th->cluster) {
+		ap_bench_cluster_fill(th, cl, window);
+		return;
 	}
-	while (c->q_tail - c->q_head < window &&
-	       c->scap - c->s_fill >= wl->req_max) {
-		uint64_t t0 = next_start(th, c);
-		int cmd;
+	struct bconn *c = &th->conns[cl->idx];
+
+	ap_bench_conn_compact(c);
+	while (cl->inflight < window && c->scap - c->s_fill >= wl->req_max) {
+		uint64_t t0 = ap_bench_client_next_start(th, cl);
+		struct ap_bench_draw d;
 
 		if (t0 == 0)
 			break;
-		size_t len =
-			ap_bench_wl_next(wl, &c->wc, c->sbuf + c->s_fill, &cmd);
-		struct req *r = &c->q[c->q_tail++ & c->q_mask];
+		ap_bench_wl_draw(wl, &cl->wc, &d);
+		struct req r = {
+			.t0 = t0,
+			.key = d.key,
+			.dsize = (uint32_t)d.dsize,
+			.client = (uint32_t)cl->idx,
+			.cmd = (uint8_t)d.cmd,
+		};
 
-		r->t0 = t0;
-		r->cmd = (uint32_t)cmd;
-		r->len = (uint32_t)len;
-		c->s_fill += len;
-		c->next_j++;
-		th->inflight++;
-		if (ph->rate > 0) {
-			c->due--;
-			th->due_total--;
-		}
-		if (t0 >= ph->t_measure && ++c->counted == c->limit &&
-		    ph->t_end == 0)
-			th->active--;
+		r.len = (uint32_t)ap_bench_wl_encode(wl, &cl->wc, &d,
+						     c->sbuf + c->s_fill);
+		c->s_fill += r.len;
+		ap_bench_conn_push(c, &r);
+		ap_bench_client_issue(th, cl, t0);
 	}
-	if (!c->sending && c->s_fill > c->s_off)
-		conn_send(th, c);
-	if (!c->recv_armed)
-		conn_recv_arm(th, c);
+	ap_bench_conn_flush(th, c);
 }
 
 /* Counts an error reply; keeps the first one's text for the report. */
@@ -665,20 +548,34 @@ static void count_error(struct bthread *th, struct ap_bench_cmd_stats *s,
 			 (int)AP_MIN(rep->text_len, 100), rep->text);
 }
 
-/* One reply: match it to the oldest request and record its latency. */
+/* One reply: match it to the oldest request of the connection and record
+ * its latency (a redirect to follow sends it again instead). */
 static void on_reply(struct bthread *th, struct bconn *c,
 		     const struct ap_client_reply *rep)
 {
 	const struct ap_bench_phase *ph = th->ph;
 
 	if (c->q_head == c->q_tail) {
-		conn_fail(th, c, "reply without a request");
+		ap_bench_conn_fail(th, c, "reply without a request");
 		return;
 	}
 	const struct req *r = &c->q[c->q_head++ & c->q_mask];
 
+	if (r->flags & REQ_ASKING) {
+		if (rep->is_error && th->first_error[0] == '\0')
+			snprintf(th->first_error, sizeof(th->first_error),
+				 "ASKING: %.*s",
+				 (int)AP_MIN(rep->text_len, 100), rep->text);
+		return;
+	}
+	if (th->cluster && rep->is_error &&
+	    ap_bench_cluster_redirect(th, c, r, rep))
+		return;
+	struct bclient *cl = &th->clients[r->client];
+
 	th->inflight--;
-	mark_dirty(th, c);
+	cl->inflight--;
+	ap_bench_client_dirty(th, cl);
 	if (r->t0 < ph->t_measure)
 		return;
 	struct ap_bench_cmd_stats *s = &th->stats[r->cmd];
@@ -702,101 +599,30 @@ static void on_reply(struct bthread *th, struct bconn *c,
 }
 
 /* Parses received bytes; every complete reply is accounted. */
-static void on_data(struct bthread *th, struct bconn *c, const char *data,
-		    size_t len)
+void ap_bench_conn_data(struct bthread *th, struct bconn *c, const char *data,
+			size_t len)
 {
+	bool text = th->run->o->proto == AP_BENCH_PROTO_MC_TEXT;
+
 	while (len > 0 && !c->dead) {
 		struct ap_client_reply rep;
 		size_t used;
-		int rc = ap_client_parse(&c->parser, data, len, &used, &rep);
+		int rc = text ? ap_bench_mct_parse(&c->mct, data, len, &used,
+						   &rep)
+			      : ap_client_parse(&c->parser, data, len, &used,
+						&rep);
 
 		data += used;
 		len -= used;
 		if (rc == AP_CLIENT_NEED_MORE)
 			break;
 		if (rc < 0) {
-			conn_fail(th, c, c->parser.err);
+			ap_bench_conn_fail(th, c,
+					   text ? c->mct.err : c->parser.err);
 			break;
 		}
 		if (!rep.is_push)
 			on_reply(th, c, &rep);
-	}
-}
-
-/* Gives a provided buffer back (published at the end of the tick). */
-static void buf_recycle(struct bthread *th, unsigned bid)
-{
-	io_uring_buf_ring_add(th->br, th->bufs + (size_t)bid * th->buf_size,
-			      th->buf_size, (unsigned short)bid,
-			      io_uring_buf_ring_mask(th->buf_count),
-			      th->br_pending++);
-}
-
-/* A receive completion. */
-static void on_recv(struct bthread *th, struct bconn *c,
-		    const struct io_uring_cqe *cqe)
-{
-	if (!(cqe->flags & IORING_CQE_F_MORE))
-		c->recv_armed = false;
-	if (cqe->res > 0) {
-		const char *data = c->rbuf;
-		bool has_buf = cqe->flags & IORING_CQE_F_BUFFER;
-		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-
-		if (has_buf)
-			data = th->bufs + (size_t)bid * th->buf_size;
-		on_data(th, c, data, (size_t)cqe->res);
-		if (has_buf)
-			buf_recycle(th, bid);
-	} else if (cqe->res == -ENOBUFS) {
-		th->enobufs++;
-	} else if (cqe->res == 0) {
-		conn_fail(th, c, "the server closed the connection");
-	} else {
-		conn_fail(th, c, strerror(-cqe->res));
-	}
-	if (!c->recv_armed)
-		mark_dirty(th, c);
-}
-
-/* A send completion: short sends continue from where they stopped. */
-static void on_send(struct bthread *th, struct bconn *c, int res)
-{
-	c->sending = false;
-	if (res < 0) {
-		conn_fail(th, c, strerror(-res));
-		return;
-	}
-	c->s_off += (size_t)res;
-	if (c->s_off == c->s_fill)
-		c->s_off = c->s_fill = 0;
-	mark_dirty(th, c);
-}
-
-/* Handles every completion of this tick. */
-static void reap(struct bthread *th)
-{
-	struct io_uring_cqe *cqe;
-	unsigned head, n = 0;
-
-	io_uring_for_each_cqe(&th->ring, head, cqe)
-	{
-		uint64_t ud = io_uring_cqe_get_data64(cqe);
-
-		n++;
-		if (ud == LIBURING_UDATA_TIMEOUT)
-			continue;
-		struct bconn *c = &th->conns[ud >> 2];
-
-		if ((ud & 3) == UD_RECV)
-			on_recv(th, c, cqe);
-		else
-			on_send(th, c, cqe->res);
-	}
-	io_uring_cq_advance(&th->ring, n);
-	if (th->br_pending > 0) {
-		io_uring_buf_ring_advance(th->br, th->br_pending);
-		th->br_pending = 0;
 	}
 }
 
@@ -837,14 +663,12 @@ static void schedule_due(struct bthread *th)
 		}
 		if (t > th->now)
 			break;
-		struct bconn *c =
-			&th->conns[th->sched_n % (uint64_t)th->nconns];
+		struct bclient *cl =
+			&th->clients[th->sched_n % (uint64_t)th->nclients];
 
-		if (!c->dead) {
-			c->due++;
-			th->due_total++;
-			mark_dirty(th, c);
-		}
+		cl->due++;
+		th->due_total++;
+		ap_bench_client_dirty(th, cl);
 		if (t >= ph->t_measure)
 			ap_bench_hist_record(&th->lag, th->now - t);
 		th->sched_n++;
@@ -869,18 +693,34 @@ static uint64_t next_wake(const struct bthread *th)
 	return wake;
 }
 
+/* The send buffer, FIFO and redirect sizes a phase needs. */
+static void phase_sizes(struct bthread *th, const struct ap_bench_phase *ph)
+{
+	size_t want = (size_t)ph->pipeline * ph->wl->req_max * 2;
+
+	want = AP_MAX(want, 2 * ph->wl->req_max);
+	want = AP_MAX(want, 4096);
+	want = AP_MIN(want, AP_MAX(SEND_BUF_MAX, 2 * ph->wl->req_max));
+	th->sbuf_want = want;
+	/* Cluster mode: a connection may hold a client's whole window plus
+	 * one ASKING per redirected request. */
+	th->qcap_want =
+		pow2_ceil((unsigned)ph->pipeline * (th->cluster ? 2 : 1));
+	th->rcap_want = pow2_ceil((unsigned)ph->pipeline + 1);
+}
+
 /* Resets the thread's per-phase state. */
 static void phase_begin(struct bthread *th, const struct ap_bench_phase *ph)
 {
 	const struct ap_bench_opts *o = th->run->o;
-	unsigned total = (unsigned)(th->run->nthreads * th->nconns);
+	unsigned total = (unsigned)(th->run->nthreads * th->nclients);
 
 	th->ph = ph;
 	th->inflight = th->due_total = th->sched_n = 0;
 	th->unanswered = th->last_done = th->idle_ns = th->enobufs = 0;
 	th->spin_ns = ph->rate > 0 ? (uint64_t)o->spin_us * 1000 : 0;
 	th->sched_done = th->stopping = th->measuring = false;
-	th->active = th->nconns;
+	th->active = th->nclients;
 	th->epoch = epoch_first(ph);
 	for (int i = 0; i < ph->wl->cmd_count; i++)
 		ap_bench_cmd_stats_reset(&th->stats[i]);
@@ -895,28 +735,29 @@ static void phase_begin(struct bthread *th, const struct ap_bench_phase *ph)
 		th->t_base = ph->t_start + (uint64_t)(th->period * th->idx /
 						      th->run->nthreads);
 	}
-	size_t want = (size_t)ph->pipeline * ph->wl->req_max * 2;
-
-	want = AP_MAX(want, 2 * ph->wl->req_max);
-	want = AP_MAX(want, 4096);
-	want = AP_MIN(want, AP_MAX(SEND_BUF_MAX, 2 * ph->wl->req_max));
+	phase_sizes(th, ph);
 	for (int i = 0; i < th->nconns; i++) {
 		struct bconn *c = &th->conns[i];
 
-		ap_bench_wl_conn_init(ph->wl, &c->wc, c->gidx, total,
-				      o->seed + (uint64_t)th->idx);
-		if (c->scap < want) {
-			c->sbuf = ap_realloc(c->sbuf, want);
-			c->scap = want;
-		}
 		c->q_head = c->q_tail = 0;
-		c->due = c->next_j = c->counted = 0;
-		c->limit = ph->per_part ? c->wc.part_len : ph->requests;
-		c->dirty = false;
-		if (c->limit == 0 && ph->t_end == 0)
+		conn_size(th, c);
+	}
+	if (th->cluster)
+		ap_bench_cluster_phase(th);
+	for (int i = 0; i < th->nclients; i++) {
+		struct bclient *cl = &th->clients[i];
+
+		ap_bench_wl_conn_init(ph->wl, &cl->wc, cl->gidx, total,
+				      o->seed + (uint64_t)th->idx);
+		cl->due = cl->next_j = cl->counted = 0;
+		cl->inflight = 0;
+		cl->r_head = cl->r_tail = 0;
+		cl->limit = ph->per_part ? cl->wc.part_len : ph->requests;
+		cl->dirty = false;
+		if (cl->limit == 0 && ph->t_end == 0)
 			th->active--;
 		else
-			mark_dirty(th, c);
+			ap_bench_client_dirty(th, cl);
 	}
 }
 
@@ -934,39 +775,16 @@ static bool phase_done(struct bthread *th)
 	return ph->t_end != 0 && th->now >= ph->t_end + ph->drain_ns;
 }
 
-/*
- * Submits this tick's requests and waits for completions until `wake`.
- *
- * A timed sleep is costly where the kernel runs in a VM (about 15 us of
- * CPU per timer wake-up and as much lateness, measured on the project's
- * VM), so in open loop the thread sleeps until spin_ns before the
- * deadline and polls from there: sends leave on time. Polls that find
- * nothing to do are counted as idle, so the CPU report still says how
- * busy the bench was. A zero wait never sleeps.
- */
-static int tick_wait(struct bthread *th, uint64_t wake)
+/* Fills every client that changed since the last tick. */
+static void fill_dirty(struct bthread *th)
 {
-	uint64_t wait = wake > th->now ? wake - th->now : 0;
-	uint64_t spin = th->spin_ns;
-	struct io_uring_cqe *cqe;
-	int rc;
+	for (int i = 0; i < th->ndirty; i++) {
+		struct bclient *cl = &th->clients[th->dirty[i]];
 
-	if (wait <= spin) {
-		bool idle = wait > 0 && io_uring_sq_ready(&th->ring) == 0;
-
-		rc = io_uring_submit_and_get_events(&th->ring);
-		if (idle && io_uring_cq_ready(&th->ring) == 0)
-			th->idle_ns += now_ns() - th->now;
-		return rc < 0 ? rc : 0;
+		cl->dirty = false;
+		client_fill(th, cl);
 	}
-	wait -= spin;
-	struct __kernel_timespec ts = {
-		.tv_sec = (long long)(wait / NS_PER_SEC),
-		.tv_nsec = (long long)(wait % NS_PER_SEC),
-	};
-
-	rc = io_uring_submit_and_wait_timeout(&th->ring, &cqe, 1, &ts, NULL);
-	return rc == -ETIME || rc == -EINTR ? 0 : rc;
+	th->ndirty = 0;
 }
 
 /* Runs one phase: the loop described at the top of the file. */
@@ -977,13 +795,14 @@ static void phase_run(struct bthread *th, const struct ap_bench_phase *ph)
 	phase_begin(th, ph);
 	/* Every thread starts the load at the same instant, and no request
 	 * goes out before the phase's clock starts. */
-	for (uint64_t t = now_ns(); t < ph->t_start; t = now_ns()) {
+	for (uint64_t t = ap_bench_now_ns(); t < ph->t_start;
+	     t = ap_bench_now_ns()) {
 		struct timespec ts = {.tv_nsec = (long)(ph->t_start - t)};
 
 		nanosleep(&ts, NULL);
 	}
 	for (;;) {
-		th->now = now_ns();
+		th->now = ap_bench_now_ns();
 		if (!th->measuring && th->now >= ph->t_measure) {
 			th->measuring = true;
 			getrusage(RUSAGE_THREAD, &th->ru0);
@@ -991,36 +810,33 @@ static void phase_run(struct bthread *th, const struct ap_bench_phase *ph)
 		pub_check(th);
 		if (ph->t_end != 0 && th->now >= ph->t_end)
 			th->stopping = true;
+		if (th->cluster && th->nodes_open < th->slots->node_count &&
+		    ap_bench_cluster_open_pending(th) < 0)
+			atomic_store(&run_stop, 1);
 		if (ph->rate > 0)
 			schedule_due(th);
-		for (int i = 0; i < th->ndirty; i++) {
-			struct bconn *c = &th->conns[th->dirty[i]];
-
-			c->dirty = false;
-			if (!c->dead)
-				conn_fill(th, c);
-		}
-		th->ndirty = 0;
+		fill_dirty(th);
 		if (phase_done(th))
 			break;
-		int rc = tick_wait(th, next_wake(th));
+		int rc = ap_bench_io_wait(th, next_wake(th));
 
-		if (rc < 0 && rc != -EAGAIN && rc != -EBUSY) {
-			snprintf(th->err, sizeof(th->err),
-				 "io_uring_submit_and_wait: %s", strerror(-rc));
+		if (rc < 0) {
+			if (th->err[0] == '\0')
+				snprintf(th->err, sizeof(th->err),
+					 "waiting for I/O: %s", strerror(-rc));
 			atomic_store(&run_stop, 1);
 			break;
 		}
-		th->now = now_ns();
-		reap(th);
+		th->now = ap_bench_now_ns();
+		ap_bench_io_reap(th);
 	}
 	th->unanswered = th->inflight + th->due_total;
 	getrusage(RUSAGE_THREAD, &ru1);
 	th->cpu_s = th->measuring ? ru_cpu(&th->ru0, &ru1) : 0;
 	/* Requests still in the kernel are abandoned with the phase: the
 	 * next phase starts from empty windows. */
-	for (int i = 0; i < th->nconns; i++)
-		th->conns[i].dirty = false;
+	for (int i = 0; i < th->nclients; i++)
+		th->clients[i].dirty = false;
 	th->ndirty = 0;
 }
 
@@ -1068,8 +884,9 @@ static void *thread_main(void *arg)
 /* Starts the threads and waits until they are connected. */
 struct ap_bench_run *ap_bench_run_create(const struct ap_bench_opts *o,
 					 const struct sockaddr *addr,
-					 socklen_t addr_len, char *err,
-					 size_t err_size)
+					 socklen_t addr_len,
+					 const struct ap_bench_slots *slots,
+					 char *err, size_t err_size)
 {
 	struct ap_bench_run *run = ap_calloc(1, sizeof(*run));
 	int started = 0;
@@ -1077,6 +894,7 @@ struct ap_bench_run *ap_bench_run_create(const struct ap_bench_opts *o,
 	run->o = o;
 	memcpy(&run->addr, addr, addr_len);
 	run->addr_len = addr_len;
+	run->slots = slots;
 	run->nthreads = o->threads;
 	run->th = ap_calloc((size_t)o->threads, sizeof(*run->th));
 	pthread_barrier_init(&run->bar, NULL, (unsigned)o->threads + 1);
@@ -1191,7 +1009,7 @@ static bool all_finished(struct ap_bench_run *run)
 static void sleep_until(struct ap_bench_run *run, uint64_t t)
 {
 	for (;;) {
-		uint64_t now = now_ns();
+		uint64_t now = ap_bench_now_ns();
 
 		if (now >= t || all_finished(run))
 			return;
@@ -1248,7 +1066,7 @@ static void progress_run(struct ap_bench_run *run,
 		sleep_until(run, end + 2 * 1000 * 1000);
 		ap_bench_hist_reset(&pg->hist);
 		while (collect(run, pg, &ops, &errors) > 0 &&
-		       now_ns() < give_up) {
+		       ap_bench_now_ns() < give_up) {
 			struct timespec ts = {.tv_nsec = 1000 * 1000};
 
 			nanosleep(&ts, NULL);
@@ -1283,6 +1101,9 @@ static void phase_merge(struct ap_bench_run *run,
 		res->conn_errors += (uint64_t)th->conn_errors;
 		res->thread_cpu_s[i] = th->cpu_s;
 		res->idle_poll_s += (double)th->idle_ns / 1e9;
+		if (th->cluster)
+			res->cluster_nodes = AP_MAX(res->cluster_nodes,
+						    th->slots->node_count);
 		last = AP_MAX(last, th->last_done);
 	}
 	res->thread_count = run->nthreads;

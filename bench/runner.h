@@ -2,14 +2,14 @@
  * runner.h - private to apiary-bench: the load threads (runner.c) as
  * main.c drives them.
  *
- * A run owns T threads, each with its own io_uring ring, its connections
- * and its own statistics. Threads connect at creation, then run phases
- * (prefill, then warm-up + measurement) that main.c starts one at a time;
- * between phases they wait on a barrier. While a phase runs, every thread
- * publishes one interval of statistics per second through a two-slot
- * mailbox (struct ap_bench_pub) that the main thread drains for the
- * progress line and the timeline; nothing else is shared while the load
- * runs.
+ * A run owns T threads, each with its own io_uring ring (or epoll
+ * instance), its clients and connections and its own statistics. Threads
+ * connect at creation, then run phases (prefill, then warm-up + measurement)
+ * that main.c starts one at a time; between phases they wait on a barrier.
+ * While a phase runs, every thread publishes one interval of statistics per
+ * second through a two-slot mailbox (struct ap_bench_pub) that the main thread
+ * drains for the progress line and the timeline; nothing else is shared while
+ * the load runs.
  */
 #ifndef AP_BENCH_RUNNER_H
 #define AP_BENCH_RUNNER_H
@@ -51,12 +51,15 @@ struct ap_bench_pub {
 struct ap_bench_run;
 
 /* Starts o->threads threads that connect o->clients connections each to
- * addr (blocking connects and handshakes: HELLO 3, AUTH, SELECT). Returns
- * NULL with a message in err if any connection fails. */
+ * addr (blocking connects and handshakes: HELLO 3, AUTH, SELECT) or, with
+ * a slot map (cluster mode, which the run then only reads), to every node
+ * the map names. Returns NULL with a message in err if any connection
+ * fails. */
 struct ap_bench_run *ap_bench_run_create(const struct ap_bench_opts *o,
 					 const struct sockaddr *addr,
-					 socklen_t addr_len, char *err,
-					 size_t err_size);
+					 socklen_t addr_len,
+					 const struct ap_bench_slots *slots,
+					 char *err, size_t err_size);
 /* Runs one phase on every thread and reports progress each second (unless
  * quiet). With res, merges the threads' statistics, CPU times and the
  * timeline into it. Returns 0, or -EIO if connections failed (message in
@@ -71,6 +74,11 @@ void ap_bench_run_interrupt(void);
 
 /* Opens a blocking TCP connection with TCP_NODELAY; -errno on failure. */
 int ap_bench_connect(const struct sockaddr *addr, socklen_t addr_len);
+/* Runs the handshake the options ask for on a blocking connection
+ * (HELLO 3, AUTH, SELECT; nothing for memcached). Returns 0, or -errno /
+ * -EPROTO with a message in err. */
+int ap_bench_handshake(const struct ap_bench_opts *o, int fd, char *err,
+		       size_t err_size);
 /* Sends one command on a blocking socket and reads its reply with p
  * (whose capture settings apply). Returns 0 with the reply in *rep, or
  * -errno / -EPROTO. */

@@ -19,6 +19,9 @@
 
 /* Longest key a memcached server accepts. */
 #define MC_KEY_MAX 250
+/* Bytes of a memcached text SET besides key and value:
+ * "set " K " 0 " exptime(10) " " bytes(20) "\r\n" V "\r\n". */
+#define MC_TEXT_SET_OVERHEAD (4 + 3 + 10 + 1 + 20 + 2 + 2)
 /* Attempts to draw a gaussian key inside the range before clamping. */
 #define GAUSS_TRIES 16
 
@@ -272,6 +275,9 @@ static size_t cmd_req_max(const struct ap_bench_wl *wl,
 	if (wl->proto == AP_BENCH_PROTO_MC_BIN)
 		return AP_CLIENT_MC_HDR_LEN + 8 + wl->key_prefix_len + 20 +
 		       wl->data_max;
+	if (wl->proto == AP_BENCH_PROTO_MC_TEXT)
+		return MC_TEXT_SET_OVERHEAD + wl->key_prefix_len + 20 +
+		       wl->data_max;
 	for (int i = 0; i < cmd->argc; i++) {
 		switch (cmd->args[i].kind) {
 		case AP_BENCH_ARG_LIT:
@@ -332,9 +338,9 @@ int ap_bench_wl_finish(struct ap_bench_wl *wl, char *err, size_t err_size)
 				return wl_fail(
 					err, err_size,
 					"__expiry__ needs --expiry-range");
-		if (wl->proto == AP_BENCH_PROTO_MC_BIN && !cmd->has_key)
+		if (ap_bench_proto_is_mc(wl->proto) && !cmd->has_key)
 			return wl_fail(err, err_size,
-				       "memcache_binary commands need a key");
+				       "memcached commands need a key");
 		cmd->req_max = cmd_req_max(wl, cmd);
 		if (cmd->req_max > wl->req_max)
 			wl->req_max = cmd->req_max;
@@ -365,11 +371,19 @@ static int wl_setup_common(struct ap_bench_wl *wl,
 	if (wl->key_prefix_len >= sizeof(wl->key_prefix))
 		return wl_fail(err, err_size, "--key-prefix too long");
 	memcpy(wl->key_prefix, o->key_prefix, wl->key_prefix_len + 1);
-	if (o->proto == AP_BENCH_PROTO_MC_BIN &&
+	if (ap_bench_proto_is_mc(o->proto) &&
 	    wl->key_prefix_len + 20 > MC_KEY_MAX)
 		return wl_fail(err, err_size,
 			       "--key-prefix too long for "
 			       "memcached keys");
+	if (o->proto == AP_BENCH_PROTO_MC_TEXT)
+		for (size_t i = 0; i < wl->key_prefix_len; i++)
+			if ((unsigned char)o->key_prefix[i] <= ' ' ||
+			    o->key_prefix[i] == 0x7f)
+				return wl_fail(err, err_size,
+					       "--key-prefix: memcached text "
+					       "keys have no spaces or "
+					       "control characters");
 	wl->key_median =
 		o->key_median >= 0
 			? o->key_median
@@ -444,7 +458,7 @@ int ap_bench_wl_build(struct ap_bench_wl *wl, const struct ap_bench_opts *o,
 {
 	int rc = wl_setup_common(wl, o, err, err_size);
 
-	if (rc == 0 && o->cmd_count > 0 && o->proto == AP_BENCH_PROTO_MC_BIN)
+	if (rc == 0 && o->cmd_count > 0 && ap_bench_proto_is_mc(o->proto))
 		rc = wl_fail(err, err_size, "--command needs a RESP protocol");
 	for (int i = 0; rc == 0 && i < o->cmd_count; i++)
 		rc = ap_bench_wl_add_cmd(wl, o->cmd_text[i], o->cmd_weight[i],
@@ -581,48 +595,110 @@ static char *put_key_bulk(const struct ap_bench_wl *wl, char *p, uint64_t key)
 	return p;
 }
 
-/* A memcached binary request for the command. */
-static size_t mc_next(const struct ap_bench_wl *wl, struct ap_bench_wl_conn *wc,
-		      const struct ap_bench_cmd *cmd, char *buf, uint64_t key)
+/* The key's bytes (prefix + digits) into buf; returns their length. */
+static size_t put_key(const struct ap_bench_wl *wl, char *buf, uint64_t key)
 {
-	size_t klen = wl->key_prefix_len + ap_client_u64_dec_len(key);
+	memcpy(buf, wl->key_prefix, wl->key_prefix_len);
+	return wl->key_prefix_len +
+	       ap_client_u64_to_dec(buf + wl->key_prefix_len, key);
+}
+
+/* An expiry in seconds, uniform in the range (0 when none is set). */
+static uint64_t expiry_next(const struct ap_bench_wl *wl,
+			    struct ap_bench_wl_conn *wc)
+{
+	if (wl->expiry_max == 0)
+		return 0;
+	return wl->expiry_min +
+	       ap_bench_rng_below(&wc->rng,
+				  wl->expiry_max - wl->expiry_min + 1);
+}
+
+/* A memcached binary request for the drawn command. */
+static size_t mc_bin_encode(const struct ap_bench_wl *wl,
+			    struct ap_bench_wl_conn *wc,
+			    const struct ap_bench_cmd *cmd,
+			    const struct ap_bench_draw *d, char *buf)
+{
+	size_t klen = wl->key_prefix_len + ap_client_u64_dec_len(d->key);
 	bool set = cmd->mc_opcode == AP_CLIENT_MC_SET;
-	size_t dlen = set ? ap_bench_wl_size_next(wl, wc) : 0;
+	size_t dlen = set ? d->dsize : 0;
 	char *p = buf;
 
 	p += ap_client_mc_header(p, cmd->mc_opcode, klen, set ? 8 : 0, dlen, 0);
 	if (set) {
-		uint32_t exp = 0;
-
-		if (wl->expiry_max > 0)
-			exp = wl->expiry_min +
-			      (uint32_t)ap_bench_rng_below(
-				      &wc->rng,
-				      wl->expiry_max - wl->expiry_min + 1);
-		ap_client_mc_set_extras(p, 0, exp);
+		ap_client_mc_set_extras(p, 0, (uint32_t)expiry_next(wl, wc));
 		p += 8;
 	}
-	memcpy(p, wl->key_prefix, wl->key_prefix_len);
-	p += wl->key_prefix_len;
-	p += ap_client_u64_to_dec(p, key);
+	p += put_key(wl, p, d->key);
 	memcpy(p, wl->data, dlen);
 	return (size_t)(p + dlen - buf);
 }
 
-/* Encodes the connection's next request; see bench.h. */
-size_t ap_bench_wl_next(const struct ap_bench_wl *wl,
-			struct ap_bench_wl_conn *wc, char *buf, int *cmd_idx)
+/* A memcached text request: "get K\r\n" or
+ * "set K 0 <exptime> <bytes>\r\n<value>\r\n". */
+static size_t mc_text_encode(const struct ap_bench_wl *wl,
+			     struct ap_bench_wl_conn *wc,
+			     const struct ap_bench_cmd *cmd,
+			     const struct ap_bench_draw *d, char *buf)
+{
+	char *p = buf;
+
+	if (cmd->mc_opcode != AP_CLIENT_MC_SET) {
+		memcpy(p, "get ", 4);
+		p += 4;
+		p += put_key(wl, p, d->key);
+		*p++ = '\r';
+		*p++ = '\n';
+		return (size_t)(p - buf);
+	}
+	memcpy(p, "set ", 4);
+	p += 4;
+	p += put_key(wl, p, d->key);
+	memcpy(p, " 0 ", 3);
+	p += 3;
+	p += ap_client_u64_to_dec(p, expiry_next(wl, wc));
+	*p++ = ' ';
+	p += ap_client_u64_to_dec(p, d->dsize);
+	*p++ = '\r';
+	*p++ = '\n';
+	memcpy(p, wl->data, d->dsize);
+	p += d->dsize;
+	*p++ = '\r';
+	*p++ = '\n';
+	return (size_t)(p - buf);
+}
+
+/* Draws the next command, key and value size; see bench.h. */
+void ap_bench_wl_draw(const struct ap_bench_wl *wl, struct ap_bench_wl_conn *wc,
+		      struct ap_bench_draw *d)
 {
 	int c = wl->sched[wc->sched_pos];
 	const struct ap_bench_cmd *cmd = &wl->cmds[c];
-	uint64_t key = cmd->has_key ? ap_bench_wl_key_next(wl, wc, c) : 0;
-	char *p = buf;
+	bool sized = ap_bench_proto_is_mc(wl->proto)
+			     ? cmd->mc_opcode == AP_CLIENT_MC_SET
+			     : cmd->has_data;
 
 	if (++wc->sched_pos == wl->sched_len)
 		wc->sched_pos = 0;
-	*cmd_idx = c;
+	d->cmd = c;
+	d->key = cmd->has_key ? ap_bench_wl_key_next(wl, wc, c) : 0;
+	d->dsize = sized ? ap_bench_wl_size_next(wl, wc) : 0;
+}
+
+/* Encodes a drawn request; see bench.h. Every __data__ of a command
+ * carries the same drawn size. */
+size_t ap_bench_wl_encode(const struct ap_bench_wl *wl,
+			  struct ap_bench_wl_conn *wc,
+			  const struct ap_bench_draw *d, char *buf)
+{
+	const struct ap_bench_cmd *cmd = &wl->cmds[d->cmd];
+	char *p = buf;
+
 	if (wl->proto == AP_BENCH_PROTO_MC_BIN)
-		return mc_next(wl, wc, cmd, buf, key);
+		return mc_bin_encode(wl, wc, cmd, d, buf);
+	if (wl->proto == AP_BENCH_PROTO_MC_TEXT)
+		return mc_text_encode(wl, wc, cmd, d, buf);
 	memcpy(p, cmd->head, cmd->head_len);
 	p += cmd->head_len;
 	for (int i = 0; i < cmd->argc; i++) {
@@ -634,20 +710,15 @@ size_t ap_bench_wl_next(const struct ap_bench_wl *wl,
 			p += a->enc_len;
 			break;
 		case AP_BENCH_ARG_KEY:
-			p = put_key_bulk(wl, p, key);
+			p = put_key_bulk(wl, p, d->key);
 			break;
 		case AP_BENCH_ARG_DATA:
-			p += ap_client_enc_bulk(p, wl->data,
-						ap_bench_wl_size_next(wl, wc));
+			p += ap_client_enc_bulk(p, wl->data, d->dsize);
 			break;
 		case AP_BENCH_ARG_EXPIRY: {
-			uint64_t e =
-				wl->expiry_min +
-				ap_bench_rng_below(&wc->rng,
-						   wl->expiry_max -
-							   wl->expiry_min + 1);
 			char digits[24];
-			size_t n = ap_client_u64_to_dec(digits, e);
+			size_t n = ap_client_u64_to_dec(digits,
+							expiry_next(wl, wc));
 
 			p += ap_client_enc_bulk(p, digits, n);
 			break;
@@ -656,4 +727,23 @@ size_t ap_bench_wl_next(const struct ap_bench_wl *wl,
 	}
 	AP_ASSERT((size_t)(p - buf) <= cmd->req_max);
 	return (size_t)(p - buf);
+}
+
+/* Draws and encodes the connection's next request; see bench.h. */
+size_t ap_bench_wl_next(const struct ap_bench_wl *wl,
+			struct ap_bench_wl_conn *wc, char *buf, int *cmd_idx)
+{
+	struct ap_bench_draw d;
+
+	ap_bench_wl_draw(wl, wc, &d);
+	*cmd_idx = d.cmd;
+	return ap_bench_wl_encode(wl, wc, &d, buf);
+}
+
+/* The cluster slot of a key number; see bench.h. */
+unsigned ap_bench_wl_key_slot(const struct ap_bench_wl *wl, uint64_t key)
+{
+	char buf[sizeof(wl->key_prefix) + 24];
+
+	return ap_key_slot(buf, put_key(wl, buf, key));
 }

@@ -458,6 +458,139 @@ START_TEST(test_encode_memcache)
 }
 END_TEST
 
+/* memcached text requests: "set K 0 exptime bytes" + value, "get K". */
+START_TEST(test_encode_memcache_text)
+{
+	struct ap_bench_opts o;
+	struct ap_bench_wl wl;
+	struct ap_bench_wl_conn wc;
+	int cmd;
+
+	build(&o, &wl,
+	      ARGS("--protocol", "memcache_text", "--ratio", "1:1",
+		   "--key-minimum", "42", "--key-maximum", "42", "-d", "10",
+		   "--expiry-range", "7-7"),
+	      12);
+	char *buf = malloc(wl.req_max + 1);
+
+	ap_bench_wl_conn_init(&wl, &wc, 0, 1, 2);
+	size_t n = ap_bench_wl_next(&wl, &wc, buf, &cmd);
+
+	ck_assert_int_eq(cmd, 0);
+	buf[n] = '\0';
+	ck_assert_uint_eq(n, strlen("set memtier-42 0 7 10\r\n") + 12);
+	ck_assert(memcmp(buf, "set memtier-42 0 7 10\r\n", 23) == 0);
+	ck_assert(memcmp(buf + 23, wl.data, 10) == 0);
+	ck_assert(memcmp(buf + 33, "\r\n", 2) == 0);
+	n = ap_bench_wl_next(&wl, &wc, buf, &cmd);
+	ck_assert_int_eq(cmd, 1);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "get memtier-42\r\n");
+	ap_bench_wl_destroy(&wl);
+	/* The longest request fits req_max exactly at the bounds: the
+	 * largest key number and value, a 10-digit expiry. */
+	build(&o, &wl,
+	      ARGS("--protocol", "memcache_text", "--ratio", "1:0",
+		   "--key-minimum", "18446744073709551615", "--key-maximum",
+		   "18446744073709551615", "-d", "1000", "--expiry-range",
+		   "2147483647-2147483647"),
+	      12);
+	free(buf);
+	buf = malloc(wl.req_max);
+	ap_bench_wl_conn_init(&wl, &wc, 0, 1, 2);
+	n = ap_bench_wl_next(&wl, &wc, buf, &cmd);
+	ck_assert_uint_le(n, wl.req_max);
+	ck_assert_uint_eq(n, strlen("set memtier-18446744073709551615 0 "
+				    "2147483647 1000\r\n") +
+				     1000 + 2);
+	free(buf);
+	ap_bench_wl_destroy(&wl);
+	/* Keys with spaces or control characters cannot be sent. */
+	char err[256];
+
+	ck_assert_int_eq(parse(&o,
+			       ARGS("--protocol", "memcache_text",
+				    "--key-prefix", "a b"),
+			       4),
+			 0);
+	ck_assert_int_lt(ap_bench_wl_build(&wl, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(parse(&o,
+			       ARGS("--protocol", "memcache_text",
+				    "--key-prefix", "a\x01"),
+			       4),
+			 0);
+	ck_assert_int_lt(ap_bench_wl_build(&wl, &o, err, sizeof(err)), 0);
+}
+END_TEST
+
+/* draw + encode is ap_bench_wl_next, and a drawn request encodes again
+ * to the same bytes (a redirected request is re-sent that way). */
+START_TEST(test_draw_encode)
+{
+	static const char *const protos[] = {"redis", "memcache_text",
+					     "memcache_binary"};
+
+	for (size_t pi = 0; pi < AP_ARRAY_LEN(protos); pi++) {
+		struct ap_bench_opts o;
+		struct ap_bench_wl wl;
+		struct ap_bench_wl_conn a, b, again;
+
+		build(&o, &wl,
+		      ARGS("--protocol", (char *)protos[pi], "--ratio", "3:7",
+			   "--key-maximum", "999", "--data-size-range",
+			   "0-300"),
+		      8);
+		char *x = malloc(wl.req_max), *y = malloc(wl.req_max);
+
+		ap_bench_wl_conn_init(&wl, &a, 3, 8, 77);
+		ap_bench_wl_conn_init(&wl, &b, 3, 8, 77);
+		for (int i = 0; i < 2000; i++) {
+			struct ap_bench_draw d;
+			int cmd;
+			size_t nx = ap_bench_wl_next(&wl, &a, x, &cmd);
+
+			ap_bench_wl_draw(&wl, &b, &d);
+			ck_assert_int_eq(d.cmd, cmd);
+			ck_assert_uint_le(d.key, 999);
+			ck_assert_uint_le(d.dsize, 300);
+			size_t ny = ap_bench_wl_encode(&wl, &b, &d, y);
+
+			ck_assert_uint_eq(nx, ny);
+			ck_assert(memcmp(x, y, nx) == 0);
+			again = b;
+			ck_assert_uint_eq(
+				ap_bench_wl_encode(&wl, &again, &d, y), nx);
+			ck_assert(memcmp(x, y, nx) == 0);
+		}
+		free(x);
+		free(y);
+		ap_bench_wl_destroy(&wl);
+	}
+}
+END_TEST
+
+/* A key number's slot is the CRC16 slot of prefix + digits, hashtags
+ * included (values from Redis's CLUSTER KEYSLOT). */
+START_TEST(test_key_slot)
+{
+	struct ap_bench_opts o;
+	struct ap_bench_wl wl;
+
+	build(&o, &wl, ARGS("--key-prefix", "key:"), 2);
+	ck_assert_uint_eq(ap_bench_wl_key_slot(&wl, 1),
+			  ap_key_slot("key:1", 5));
+	ck_assert_uint_eq(ap_bench_wl_key_slot(&wl, 0), 2592);
+	ap_bench_wl_destroy(&wl);
+	build(&o, &wl, ARGS("--key-prefix", "{user1000}."), 2);
+	ck_assert_uint_eq(ap_bench_wl_key_slot(&wl, 5), 3443);
+	ck_assert_uint_eq(ap_bench_wl_key_slot(&wl, 123456), 3443);
+	ap_bench_wl_destroy(&wl);
+	build(&o, &wl, ARGS("--key-prefix", "memtier-"), 2);
+	ck_assert_uint_eq(ap_bench_wl_key_slot(&wl, 0), 7563);
+	ap_bench_wl_destroy(&wl);
+}
+END_TEST
+
 /* Bad workload definitions are refused with a message. */
 START_TEST(test_workload_errors)
 {
@@ -538,7 +671,28 @@ START_TEST(test_opts_bounds)
 	ck_assert_int_lt(parse(&o, ARGS("--key-pattern", "X:R"), 2), 0);
 	ck_assert_int_lt(parse(&o, ARGS("--key-pattern", "RR"), 2), 0);
 	ck_assert_int_lt(parse(&o, ARGS("--ratio", "0:0"), 2), 0);
-	ck_assert_int_lt(parse(&o, ARGS("--protocol", "memcache_text"), 2), 0);
+	ck_assert_int_eq(parse(&o, ARGS("--protocol", "memcache_text"), 2), 0);
+	ck_assert_int_eq(o.proto, AP_BENCH_PROTO_MC_TEXT);
+	ck_assert_int_lt(parse(&o, ARGS("--protocol", "memcache"), 2), 0);
+	ck_assert_int_eq(parse(&o, ARGS("--io", "epoll"), 2), 0);
+	ck_assert_int_eq(o.io, AP_BENCH_IO_EPOLL);
+	ck_assert_int_eq(parse(&o, ARGS("--io", "uring"), 2), 0);
+	ck_assert_int_eq(o.io, AP_BENCH_IO_URING);
+	ck_assert_int_eq(parse(&o, ARGS("--io", "auto"), 2), 0);
+	ck_assert_int_eq(o.io, AP_BENCH_IO_AUTO);
+	ck_assert_int_lt(parse(&o, ARGS("--io", "poll"), 2), 0);
+	ck_assert_int_lt(parse(&o, ARGS("--io"), 1), 0);
+	ck_assert_int_eq(parse(&o, ARGS("--cluster-mode"), 1), 0);
+	ck_assert(o.cluster);
+	ck_assert_int_lt(
+		parse(&o, ARGS("--cluster-mode", "--protocol", "memcache_text"),
+		      3),
+		0);
+	ck_assert_int_lt(parse(&o,
+			       ARGS("--protocol", "memcache_text", "--command",
+				    "GET __key__"),
+			       4),
+			 0);
 	ck_assert_int_lt(parse(&o, ARGS("--data-size-range", "10-5"), 2), 0);
 	ck_assert_int_lt(parse(&o, ARGS("--expiry-range", "0-5"), 2), 0);
 	ck_assert_int_lt(parse(&o, ARGS("--key-zipf-exp", "0"), 2), 0);
@@ -619,6 +773,9 @@ static Suite *workload_suite(void)
 	tcase_add_test(tc, test_value_sizes);
 	tcase_add_test(tc, test_encode_resp);
 	tcase_add_test(tc, test_encode_memcache);
+	tcase_add_test(tc, test_encode_memcache_text);
+	tcase_add_test(tc, test_draw_encode);
+	tcase_add_test(tc, test_key_slot);
 	tcase_add_test(tc, test_workload_errors);
 	tcase_add_test(tc, test_opts_bounds);
 	tcase_add_test(tc, test_opts_defaults);
