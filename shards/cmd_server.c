@@ -248,25 +248,9 @@ static void fo_sum_done(struct ap_shard *home, struct ap_fanout *f)
 	ap_fanout_finish(home, f);
 }
 
-static void fo_ok_done(struct ap_shard *home, struct ap_fanout *f)
-{
-	if (!(f->client->flags & AP_CF_CLOSED))
-		ap_reply_ok(&f->client->reply);
-	ap_fanout_finish(home, f);
-}
-
-static void all_shards(struct ap_cmd_ctx *c, ap_fanout_fn *fn,
-		       ap_fanout_done_fn *done, int argc,
-		       const struct ap_arg *argv, const long long *opt)
-{
-	struct ap_client *cl = client_of(c);
-	ap_fanout_start(cl, 0, cl->shard->srv->nshards, fn, done, argc, argv,
-			opt);
-}
-
 static void cmd_dbsize(struct ap_cmd_ctx *c)
 {
-	all_shards(c, fo_dbsize, fo_sum_done, 0, NULL, NULL);
+	ap_fanout_start_all(c, fo_dbsize, fo_sum_done, 0, NULL, NULL);
 }
 
 /* opt[0]: -1 = every database, else the database to flush. */
@@ -301,7 +285,7 @@ static void cmd_flushdb(struct ap_cmd_ctx *c)
 	if (!flush_mode_ok(c))
 		return;
 	long long opt[4] = {(long long)c->db_idx};
-	all_shards(c, fo_flush, fo_ok_done, 0, NULL, opt);
+	ap_fanout_start_all(c, fo_flush, ap_fanout_done_ok, 0, NULL, opt);
 }
 
 static void cmd_flushall(struct ap_cmd_ctx *c)
@@ -309,7 +293,7 @@ static void cmd_flushall(struct ap_cmd_ctx *c)
 	if (!flush_mode_ok(c))
 		return;
 	long long opt[4] = {-1};
-	all_shards(c, fo_flush, fo_ok_done, 0, NULL, opt);
+	ap_fanout_start_all(c, fo_flush, ap_fanout_done_ok, 0, NULL, opt);
 }
 
 struct keys_scan {
@@ -368,7 +352,7 @@ static void fo_concat_done(struct ap_shard *home, struct ap_fanout *f)
 
 static void cmd_keys(struct ap_cmd_ctx *c)
 {
-	all_shards(c, fo_keys, fo_concat_done, c->argc, c->argv, NULL);
+	ap_fanout_start_all(c, fo_keys, fo_concat_done, c->argc, c->argv, NULL);
 }
 
 /* SCAN cursor: the low 8 bits name the shard, the rest is that shard's
@@ -502,7 +486,7 @@ static void fo_randomkey_done(struct ap_shard *home, struct ap_fanout *f)
 
 static void cmd_randomkey(struct ap_cmd_ctx *c)
 {
-	all_shards(c, fo_randomkey, fo_randomkey_done, 0, NULL, NULL);
+	ap_fanout_start_all(c, fo_randomkey, fo_randomkey_done, 0, NULL, NULL);
 }
 
 static void fo_swapdb(struct ap_shard *s, struct ap_fanout *f)
@@ -520,7 +504,7 @@ static void cmd_swapdb(struct ap_cmd_ctx *c)
 	    !arg_db(c, &c->argv[2], &b, "ERR invalid second DB index"))
 		return;
 	long long opt[4] = {a, b};
-	all_shards(c, fo_swapdb, fo_ok_done, 0, NULL, opt);
+	ap_fanout_start_all(c, fo_swapdb, ap_fanout_done_ok, 0, NULL, opt);
 }
 
 /* --- server ------------------------------------------------------------- */
@@ -583,7 +567,8 @@ static void cmd_debug_active_expire(struct ap_cmd_ctx *c)
 	if (!ap_arg_ll(c, &c->argv[2], &on))
 		return;
 	long long opt[4] = {on};
-	all_shards(c, fo_active_expire, fo_ok_done, 0, NULL, opt);
+	ap_fanout_start_all(c, fo_active_expire, ap_fanout_done_ok, 0, NULL,
+			    opt);
 }
 
 /* Runs on the key's shard (routed by key, not AP_CMD_SERVER). */

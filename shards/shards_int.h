@@ -337,7 +337,7 @@ struct ap_shard {
 	uint64_t errors_total;
 	/* CLIENT PAUSE: until when (unix ms; 0 = not paused), and whether
 	 * every command waits (ALL) or only writes (WRITE). Set on every
-	 * shard by fan-out (cmd_introspect.c). */
+	 * shard by fan-out (cmd_client.c). */
 	int64_t pause_end_ms;
 	bool pause_all;
 	uint32_t paused_clients; /* clients held (AP_CF_PAUSED) */
@@ -495,6 +495,26 @@ static inline struct ap_fanout_part *ap_fanout_part_of(struct ap_fanout *f,
 void ap_fanout_redirect(struct ap_shard *home, struct ap_fanout *f, int shard);
 /* Frees a fan-out (from done) and resumes its client. */
 void ap_fanout_finish(struct ap_shard *home, struct ap_fanout *f);
+/* Starts a fan-out over every shard for the client running command c
+ * (a server command: c->client is set), as ap_fanout_start. */
+static inline void ap_fanout_start_all(struct ap_cmd_ctx *c, ap_fanout_fn *fn,
+				       ap_fanout_done_fn *done, int argc,
+				       const struct ap_arg *argv,
+				       const long long *opt)
+{
+	struct ap_client *cl = c->client;
+	AP_ASSERT(cl != NULL);
+	ap_fanout_start(cl, 0, cl->shard->srv->nshards, fn, done, argc, argv,
+			opt);
+}
+/* A fan-out's done step that replies +OK (unless the client closed
+ * meanwhile) and finishes the fan-out. */
+static inline void ap_fanout_done_ok(struct ap_shard *home, struct ap_fanout *f)
+{
+	if (!(f->client->flags & AP_CF_CLOSED))
+		ap_reply_ok(&f->client->reply);
+	ap_fanout_finish(home, f);
+}
 
 /* Copies argv into one allocation (free with ap_free on the result). */
 struct ap_arg *ap_args_copy(int argc, const struct ap_arg *argv);
