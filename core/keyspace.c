@@ -869,6 +869,40 @@ static struct ap_entry **db_find(struct ap_db *db, const void *key, size_t klen,
 	return NULL;
 }
 
+/* Prefetching for pipelined commands: the caller computes the hash of
+ * each key ahead, touches its bucket, then (once the buckets are on their
+ * way) the first entry of each chain, so that the misses of a batch
+ * overlap instead of stalling one command at a time. */
+uint64_t ap_db_prefetch_bucket(const struct ap_db *db, const char *key,
+			       size_t klen)
+{
+	uint64_t h = key_hash(db, key, klen);
+
+	for (int t = 0; t < 2; t++) {
+		const struct table *ht = &db->ht[t];
+		if (ht->b == NULL)
+			break;
+		__builtin_prefetch(&ht->b[h & ht->mask]);
+		if (!db_rehashing(db))
+			break;
+	}
+	return h;
+}
+
+void ap_db_prefetch_entry(const struct ap_db *db, uint64_t h)
+{
+	for (int t = 0; t < 2; t++) {
+		const struct table *ht = &db->ht[t];
+		if (ht->b == NULL)
+			break;
+		const struct ap_entry *e = ht->b[h & ht->mask];
+		if (e != NULL)
+			__builtin_prefetch(e);
+		if (!db_rehashing(db))
+			break;
+	}
+}
+
 /* Link to the linked entry e (hash h) in either table (*tbl set). */
 static struct ap_entry **db_find_ptr(struct ap_db *db, const struct ap_entry *e,
 				     uint64_t h, int *tbl)

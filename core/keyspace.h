@@ -165,6 +165,13 @@ struct ap_entry *ap_db_set_object(struct ap_db *db, const char *key,
 				  enum ap_enc enc, void *obj,
 				  int64_t expire_ms);
 
+/* Prefetch hints for a batch of lookups (pipelined commands): touch the
+ * bucket of each key first (returns its hash), then the first entry of
+ * each chain. No effect on contents or statistics. */
+uint64_t ap_db_prefetch_bucket(const struct ap_db *db, const char *key,
+			       size_t klen);
+void ap_db_prefetch_entry(const struct ap_db *db, uint64_t h);
+
 /* Deletes a key (the value is freed). Returns true if a live key was
  * deleted. */
 bool ap_db_delete(struct ap_db *db, const char *key, size_t klen);

@@ -909,6 +909,97 @@ static void protocol_error(struct ap_client *c, const char *err)
 	c->flags |= AP_CF_CLOSE_ASAP;
 }
 
+/* --- prefetching pipelined keys -------------------------------------------
+ *
+ * With many keys the table's cache misses dominate a pipelined command's
+ * cost (perf: ~50% at 1M keys). Before running a run of pipelined
+ * commands, a light skim of their RESP headers finds each one's first
+ * argument (the key of nearly every keyed command), touches the keys'
+ * buckets, then the first entry of each chain, so the misses of the run
+ * overlap instead of stalling one command at a time. Purely a hint: a
+ * wrong guess (a command whose first argument is no key) costs a wasted
+ * prefetch, nothing else. */
+
+#define PREFETCH_AHEAD 16
+
+/* Reads "<c><digits>\r\n" at *pp (within end); returns the number and
+ * moves *pp past it, or -1. */
+static long long skim_num(const char **pp, const char *end, char c)
+{
+	const char *p = *pp;
+	long long v = 0;
+
+	if (p >= end || *p != c)
+		return -1;
+	p++;
+	const char *digits = p;
+	while (p < end && *p >= '0' && *p <= '9' && p - digits < 12)
+		v = v * 10 + (*p++ - '0');
+	if (p == digits || p + 1 >= end || p[0] != '\r' || p[1] != '\n')
+		return -1;
+	*pp = p + 2;
+	return v;
+}
+
+/* One complete multibulk command at buf: its length, with *key set to
+ * its second argument (NULL if it has one argument); 0 if it is not a
+ * complete multibulk command. */
+static size_t skim_command(const char *buf, size_t len, const char **key,
+			   size_t *klen)
+{
+	const char *p = buf, *end = buf + len;
+	long long argc = skim_num(&p, end, '*');
+
+	*key = NULL;
+	if (argc < 1)
+		return 0;
+	for (long long i = 0; i < argc; i++) {
+		long long n = skim_num(&p, end, '$');
+		if (n < 0 || (long long)(end - p) < n + 2)
+			return 0;
+		if (i == 1) {
+			*key = p;
+			*klen = (size_t)n;
+		}
+		p += n + 2;
+	}
+	return (size_t)(p - buf);
+}
+
+/* Prefetches the keys of up to PREFETCH_AHEAD commands at buf that live
+ * on this shard; returns the bytes of the commands looked at. */
+static size_t prefetch_ahead(struct ap_client *c, const char *buf, size_t len)
+{
+	struct ap_shard *s = c->shard;
+	const struct ap_db *db = ap_keyspace_db(s->ks, c->db_idx);
+	const char *keys[PREFETCH_AHEAD];
+	size_t klens[PREFETCH_AHEAD];
+	uint64_t h[PREFETCH_AHEAD];
+	int n = 0, cmds = 0;
+	size_t pos = 0;
+
+	for (; cmds < PREFETCH_AHEAD && pos < len; cmds++) {
+		const char *k;
+		size_t kl = 0;
+		size_t used = skim_command(buf + pos, len - pos, &k, &kl);
+		if (used == 0)
+			break;
+		pos += used;
+		if (k == NULL || (s->srv->nshards > 1 &&
+				  ap_shard_of_key(s->srv, k, kl) != s->id))
+			continue;
+		keys[n] = k;
+		klens[n++] = kl;
+	}
+	if (cmds < 2) /* one command: nothing to overlap */
+		return pos;
+	for (int i = 0; i < n; i++)
+		h[i] = ap_db_prefetch_bucket(db, keys[i], klens[i]);
+	for (int i = 0; i < n; i++)
+		ap_db_prefetch_entry(db, h[i]);
+	return pos;
+}
+
 /* Parses and runs commands from buf. Returns the bytes consumed; stops at
  * an incomplete command, when the client must wait, or at the per-tick
  * budget (then marks the client pending). */
@@ -920,7 +1011,7 @@ static size_t parse_and_run(struct ap_client *c, const char *buf, size_t len)
 		.argc_max = AP_ARGC_MAX,
 		.inline_max = AP_INLINE_MAX_LEN,
 	};
-	size_t pos = 0;
+	size_t pos = 0, ahead_end = 0;
 	int budget = AP_CONN_CMDS_PER_TICK;
 	while (pos < len &&
 	       !(c->flags & (AP_CF_WAITING | AP_CF_PAUSED | AP_CF_LOCKWAIT |
@@ -929,6 +1020,9 @@ static size_t parse_and_run(struct ap_client *c, const char *buf, size_t len)
 			make_pending(c);
 			break;
 		}
+		if (pos >= ahead_end && len - pos > 64 && buf[pos] == '*')
+			ahead_end =
+				pos + prefetch_ahead(c, buf + pos, len - pos);
 		const char *err = NULL;
 		long long n = ap_resp_parse(&c->req, buf + pos, len - pos, &lim,
 					    &err);
