@@ -88,7 +88,7 @@ void ap_serial_buf_deinit(struct ap_serial_buf *b)
 
 /* Makes room for n more bytes (growing geometrically) and returns where
  * they go; the caller then adds n to b->len. */
-static unsigned char *buf_reserve(struct ap_serial_buf *b, size_t n)
+unsigned char *ap_serial_buf_reserve(struct ap_serial_buf *b, size_t n)
 {
 	size_t need;
 
@@ -103,25 +103,25 @@ static unsigned char *buf_reserve(struct ap_serial_buf *b, size_t n)
 }
 
 /* Appends n bytes. */
-static void buf_put(struct ap_serial_buf *b, const void *p, size_t n)
+void ap_serial_buf_put(struct ap_serial_buf *b, const void *p, size_t n)
 {
 	if (n == 0)
 		return;
-	memcpy(buf_reserve(b, n), p, n);
+	memcpy(ap_serial_buf_reserve(b, n), p, n);
 	b->len += n;
 }
 
 /* Appends one byte. */
-static void buf_u8(struct ap_serial_buf *b, uint8_t v)
+void ap_serial_buf_u8(struct ap_serial_buf *b, uint8_t v)
 {
-	*buf_reserve(b, 1) = v;
+	*ap_serial_buf_reserve(b, 1) = v;
 	b->len++;
 }
 
 /* Appends v as an unsigned LEB128 varint (7 bits a byte, low first). */
-static void buf_varint(struct ap_serial_buf *b, uint64_t v)
+void ap_serial_buf_varint(struct ap_serial_buf *b, uint64_t v)
 {
-	unsigned char *p = buf_reserve(b, VARINT_MAX_LEN);
+	unsigned char *p = ap_serial_buf_reserve(b, VARINT_MAX_LEN);
 	size_t n = 0;
 
 	while (v >= 0x80) {
@@ -133,17 +133,17 @@ static void buf_varint(struct ap_serial_buf *b, uint64_t v)
 }
 
 /* Appends a string: its length as a varint, then its bytes. */
-static void buf_str(struct ap_serial_buf *b, const void *s, size_t len)
+void ap_serial_buf_str(struct ap_serial_buf *b, const void *s, size_t len)
 {
-	buf_varint(b, len);
-	buf_put(b, s, len);
+	ap_serial_buf_varint(b, len);
+	ap_serial_buf_put(b, s, len);
 }
 
 /* Appends the type and encoding bytes that open a value. */
 static void buf_head(struct ap_serial_buf *b, uint8_t type, uint8_t enc)
 {
-	buf_u8(b, type);
-	buf_u8(b, enc);
+	ap_serial_buf_u8(b, type);
+	ap_serial_buf_u8(b, enc);
 }
 
 /* --- encoding ---------------------------------------------------------- */
@@ -152,7 +152,7 @@ static void buf_head(struct ap_serial_buf *b, uint8_t type, uint8_t enc)
 void ap_serial_encode_str(struct ap_serial_buf *b, const char *s, size_t len)
 {
 	buf_head(b, ST_STRING, SE_STR);
-	buf_str(b, s, len);
+	ap_serial_buf_str(b, s, len);
 }
 
 /* [string][INT] zigzag varint. */
@@ -162,7 +162,7 @@ void ap_serial_encode_int(struct ap_serial_buf *b, long long v)
 
 	buf_head(b, ST_STRING, SE_INT);
 	/* Zigzag: small magnitudes of either sign take few bytes. */
-	buf_varint(b, (u << 1) ^ (uint64_t)(v < 0 ? -1LL : 0));
+	ap_serial_buf_varint(b, (u << 1) ^ (uint64_t)(v < 0 ? -1LL : 0));
 }
 
 /* Appends a blob value: head, then the blob as a string. */
@@ -170,7 +170,7 @@ static void put_blob(struct ap_serial_buf *b, uint8_t type, uint8_t enc,
 		     const void *blob, size_t len)
 {
 	buf_head(b, type, enc);
-	buf_str(b, blob, len);
+	ap_serial_buf_str(b, blob, len);
 }
 
 /* Writes the batches of an ELEMS body: the writer says how many items it
@@ -187,7 +187,7 @@ static void elems_begin(struct ap_serial_buf *b, struct elems *w, uint8_t type,
 {
 	AP_ASSERT(count > 0);
 	buf_head(b, type, SE_ELEMS);
-	buf_varint(b, count);
+	ap_serial_buf_varint(b, count);
 	w->left = count;
 	w->in_batch = 0;
 }
@@ -198,7 +198,7 @@ static void elems_next(struct ap_serial_buf *b, struct elems *w)
 	AP_ASSERT(w->left > 0);
 	if (w->in_batch == 0) {
 		w->in_batch = AP_MIN(w->left, (size_t)AP_SERIAL_BATCH);
-		buf_varint(b, w->in_batch);
+		ap_serial_buf_varint(b, w->in_batch);
 	}
 	w->in_batch--;
 	w->left--;
@@ -208,7 +208,7 @@ static void elems_next(struct ap_serial_buf *b, struct elems *w)
 static void elems_end(struct ap_serial_buf *b, struct elems *w)
 {
 	AP_ASSERT(w->left == 0 && w->in_batch == 0);
-	buf_varint(b, 0);
+	ap_serial_buf_varint(b, 0);
 }
 
 /* A quicklist, element by element from the head. */
@@ -225,7 +225,7 @@ static void encode_quicklist(struct ap_serial_buf *b, struct ap_list *l)
 		const char *s = ap_list_iter_get(&it, &len, buf);
 
 		elems_next(b, &w);
-		buf_str(b, s, len);
+		ap_serial_buf_str(b, s, len);
 	}
 	elems_end(b, &w);
 }
@@ -242,7 +242,7 @@ static void encode_set_table(struct ap_serial_buf *b, void *obj)
 	ap_set_iter_init(&it, &s);
 	while (ap_set_iter_next(&it, &m)) {
 		elems_next(b, &w);
-		buf_str(b, m.str, m.len);
+		ap_serial_buf_str(b, m.str, m.len);
 	}
 	ap_set_iter_deinit(&it);
 	elems_end(b, &w);
@@ -260,8 +260,8 @@ static void encode_hash_table(struct ap_serial_buf *b, void *obj)
 	ap_hobj_iter_init(&it, &h);
 	while (ap_hobj_iter_next(&it, &pr)) {
 		elems_next(b, &w);
-		buf_str(b, pr.f, pr.flen);
-		buf_str(b, pr.v, pr.vlen);
+		ap_serial_buf_str(b, pr.f, pr.flen);
+		ap_serial_buf_str(b, pr.v, pr.vlen);
 	}
 	ap_hobj_iter_deinit(&it);
 	elems_end(b, &w);
@@ -282,8 +282,8 @@ static void encode_zset_skiplist(struct ap_serial_buf *b, void *obj)
 	ap_zset_iter_rank(&it, &z, 0, ap_zset_len(&z), false);
 	while (ap_zset_iter_next(&it, &m, &len, &score)) {
 		elems_next(b, &w);
-		buf_str(b, m, len);
-		buf_put(b, &score, SCORE_SIZE);
+		ap_serial_buf_str(b, m, len);
+		ap_serial_buf_put(b, &score, SCORE_SIZE);
 	}
 	elems_end(b, &w);
 }
@@ -1279,9 +1279,9 @@ void ap_serial_dump(struct ap_serial_buf *b, const struct ap_entry *e)
 	uint64_t crc;
 
 	ap_serial_encode_entry(b, e);
-	buf_put(b, &ver, sizeof(ver));
+	ap_serial_buf_put(b, &ver, sizeof(ver));
 	crc = ap_serial_crc64(0, b->p + start, b->len - start);
-	buf_put(b, &crc, sizeof(crc));
+	ap_serial_buf_put(b, &crc, sizeof(crc));
 }
 
 /* Version first (cheap), then the CRC-64. */

@@ -61,6 +61,15 @@ struct ap_serial_buf {
 void ap_serial_buf_init(struct ap_serial_buf *b);
 /* Frees b's bytes; b is empty afterwards. */
 void ap_serial_buf_deinit(struct ap_serial_buf *b);
+/* Writing into a buffer (the log records of persist/ use them too):
+ * room for n more bytes (the caller then adds n to b->len); n bytes; one
+ * byte; an unsigned LEB128 varint in its shortest form; a varint length
+ * then the bytes. The buffer grows geometrically. */
+unsigned char *ap_serial_buf_reserve(struct ap_serial_buf *b, size_t n);
+void ap_serial_buf_put(struct ap_serial_buf *b, const void *p, size_t n);
+void ap_serial_buf_u8(struct ap_serial_buf *b, uint8_t v);
+void ap_serial_buf_varint(struct ap_serial_buf *b, uint64_t v);
+void ap_serial_buf_str(struct ap_serial_buf *b, const void *s, size_t len);
 
 /* The encoding limits in force when decoding: a decoded value is given
  * the encoding these allow, as a command building it would. */

@@ -57,59 +57,6 @@ const char *ap_persist_kind_name(unsigned kind)
 
 /* --- encoder: buffer ------------------------------------------------------ */
 
-/* Makes room for n more bytes (growing geometrically) and returns where
- * they go; the caller then adds n to b->len. */
-static unsigned char *buf_reserve(struct ap_serial_buf *b, size_t n)
-{
-	size_t need;
-
-	AP_ASSERT(!__builtin_add_overflow(b->len, n, &need));
-	if (need > b->cap) {
-		size_t cap = AP_MAX(AP_MAX(b->cap * 2, need), ENC_MIN_CAP);
-
-		b->p = ap_realloc(b->p, cap);
-		b->cap = cap;
-	}
-	return b->p + b->len;
-}
-
-/* Appends n bytes. */
-void ap_persist_buf_put(struct ap_serial_buf *b, const void *p, size_t n)
-{
-	if (n == 0)
-		return;
-	memcpy(buf_reserve(b, n), p, n);
-	b->len += n;
-}
-
-/* Appends one byte. */
-static void buf_u8(struct ap_serial_buf *b, uint8_t v)
-{
-	*buf_reserve(b, 1) = v;
-	b->len++;
-}
-
-/* Appends v as a shortest-form LEB128 varint. */
-static void buf_varint(struct ap_serial_buf *b, uint64_t v)
-{
-	unsigned char *p = buf_reserve(b, VARINT_MAX_LEN);
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (unsigned char)v;
-	b->len += n;
-}
-
-/* Appends a string: varint length, bytes. */
-static void buf_str(struct ap_serial_buf *b, const void *s, size_t len)
-{
-	buf_varint(b, len);
-	ap_persist_buf_put(b, s, len);
-}
-
 /* Stores a little-endian u32 at offset pos of b (already written). */
 static void buf_u32_at(struct ap_serial_buf *b, size_t pos, uint32_t v)
 {
@@ -175,11 +122,11 @@ static size_t rec_open(struct ap_persist_enc *e, uint8_t kind, uint64_t txid)
 {
 	size_t off = e->b.len;
 
-	memset(buf_reserve(&e->b, AP_PERSIST_HEADER_SIZE), 0,
+	memset(ap_serial_buf_reserve(&e->b, AP_PERSIST_HEADER_SIZE), 0,
 	       AP_PERSIST_HEADER_SIZE);
 	e->b.len += AP_PERSIST_HEADER_SIZE;
-	buf_u8(&e->b, kind);
-	buf_varint(&e->b, txid);
+	ap_serial_buf_u8(&e->b, kind);
+	ap_serial_buf_varint(&e->b, txid);
 	return off;
 }
 
@@ -242,12 +189,12 @@ int ap_persist_enc_cmd(struct ap_persist_enc *e, unsigned db, int argc,
 	AP_ASSERT(argc >= 1 && argc <= AP_ARGC_MAX);
 	if (!cmd_payload_len(txid, db, argc, argv, &plen))
 		return -EMSGSIZE;
-	buf_reserve(&e->b, AP_PERSIST_HEADER_SIZE + plen);
+	ap_serial_buf_reserve(&e->b, AP_PERSIST_HEADER_SIZE + plen);
 	off = rec_open(e, AP_PERSIST_CMD, txid);
-	buf_varint(&e->b, db);
-	buf_varint(&e->b, (uint64_t)argc);
+	ap_serial_buf_varint(&e->b, db);
+	ap_serial_buf_varint(&e->b, (uint64_t)argc);
 	for (int i = 0; i < argc; i++)
-		buf_str(&e->b, argv[i].p, argv[i].len);
+		ap_serial_buf_str(&e->b, argv[i].p, argv[i].len);
 	AP_ASSERT(e->b.len - off == AP_PERSIST_HEADER_SIZE + plen);
 	return rec_close(e, off);
 }
@@ -270,9 +217,9 @@ static size_t value_open(struct ap_persist_enc *e, unsigned db, const char *key,
 	AP_ASSERT(db < AP_DATABASES_MAX);
 	AP_ASSERT(klen <= (size_t)AP_PROTO_MAX_BULK_LEN_MAX);
 	off = rec_open(e, AP_PERSIST_VALUE, enc_txid(e));
-	buf_varint(&e->b, db);
-	buf_str(&e->b, key, klen);
-	buf_varint(&e->b, expire_field(expire_ms));
+	ap_serial_buf_varint(&e->b, db);
+	ap_serial_buf_str(&e->b, key, klen);
+	ap_serial_buf_varint(&e->b, expire_field(expire_ms));
 	return off;
 }
 
@@ -299,7 +246,7 @@ int ap_persist_enc_value(struct ap_persist_enc *e, unsigned db, const char *key,
 	if (vlen > AP_PERSIST_RECORD_LEN_MAX)
 		return -EMSGSIZE;
 	off = value_open(e, db, key, klen, expire_ms);
-	ap_persist_buf_put(&e->b, value, vlen);
+	ap_serial_buf_put(&e->b, value, vlen);
 	return rec_close(e, off);
 }
 
@@ -313,8 +260,8 @@ void ap_persist_enc_del(struct ap_persist_enc *e, unsigned db, const char *key,
 	AP_ASSERT(db < AP_DATABASES_MAX);
 	AP_ASSERT(klen <= (size_t)AP_PROTO_MAX_BULK_LEN_MAX);
 	off = rec_open(e, AP_PERSIST_DEL, enc_txid(e));
-	buf_varint(&e->b, db);
-	buf_str(&e->b, key, klen);
+	ap_serial_buf_varint(&e->b, db);
+	ap_serial_buf_str(&e->b, key, klen);
 	rc = rec_close(e, off);
 	AP_ASSERT(rc == 0);
 }
@@ -329,14 +276,14 @@ void ap_persist_enc_txn_begin(struct ap_persist_enc *e, uint64_t txid,
 	AP_ASSERT(txid != 0);
 	AP_ASSERT(nshards >= 1 && nshards <= AP_SHARDS_MAX);
 	off = rec_open(e, AP_PERSIST_TXN, txid);
-	buf_varint(&e->b, nshards);
+	ap_serial_buf_varint(&e->b, nshards);
 	for (unsigned i = 0; i < nshards; i++) {
 		AP_ASSERT(shards[i] < AP_SHARDS_MAX);
 		AP_ASSERT(i == 0 || shards[i] > shards[i - 1]);
-		buf_varint(&e->b, shards[i]);
+		ap_serial_buf_varint(&e->b, shards[i]);
 	}
 	e->part_count_pos = e->b.len;
-	memset(buf_reserve(&e->b, COUNT_SIZE), 0, COUNT_SIZE);
+	memset(ap_serial_buf_reserve(&e->b, COUNT_SIZE), 0, COUNT_SIZE);
 	e->b.len += COUNT_SIZE;
 	e->part_off = off;
 	e->part_txid = txid;

@@ -369,7 +369,7 @@ void ap_persist_manifest_format(const struct ap_persist_manifest *m,
 	n = snprintf(line, sizeof(line), MAGIC " %u %u\n", m->version,
 		     m->nshards);
 	AP_ASSERT(n > 0 && (size_t)n < sizeof(line));
-	ap_persist_buf_put(out, line, (size_t)n);
+	ap_serial_buf_put(out, line, (size_t)n);
 	for (size_t i = 0; i < m->count; i++) {
 		const struct ap_persist_mfile *f = &m->files[i];
 		char name[AP_PERSIST_FILE_NAME_SIZE];
@@ -379,7 +379,7 @@ void ap_persist_manifest_format(const struct ap_persist_manifest *m,
 			     f->kind == AP_PERSIST_FILE_BASE ? "base" : "incr",
 			     f->shard, f->seq, name);
 		AP_ASSERT(n > 0 && (size_t)n < sizeof(line));
-		ap_persist_buf_put(out, line, (size_t)n);
+		ap_serial_buf_put(out, line, (size_t)n);
 	}
 }
 

@@ -7,7 +7,6 @@
 
 #include "persist/persist.h"
 
-/* Appends n bytes to b, growing it geometrically (log.c). */
-void ap_persist_buf_put(struct ap_serial_buf *b, const void *p, size_t n);
+/* Buffers are core/serial.h's (ap_serial_buf_put and friends). */
 
 #endif
