@@ -225,6 +225,25 @@ bool ap_cmd_block(struct ap_cmd_ctx *c, int64_t timeout_ms)
 	return true;
 }
 
+/* Key positions in k (see cmd.h): at most argc of them. */
+void ap_keyidx_init(struct ap_keyidx *k, const struct ap_cmd *cmd, int argc,
+		    const struct ap_arg *argv)
+{
+	k->idx = argc <= AP_KEYIDX_SMALL
+			 ? k->small
+			 : ap_malloc((size_t)argc * sizeof(*k->idx));
+	k->n = argc > 0 ? ap_cmd_keys(cmd, argc, argv, k->idx, (size_t)argc)
+			: 0;
+}
+
+void ap_keyidx_deinit(struct ap_keyidx *k)
+{
+	if (k->idx != k->small)
+		ap_free(k->idx);
+	k->idx = NULL;
+	k->n = 0;
+}
+
 /* Keys of the "[dest] numkeys key [key ...]" shape; see cmd.h. */
 size_t ap_cmd_keys_numkeys(int argc, const struct ap_arg *argv, int *idx,
 			   size_t max, int dest_at, int numkeys_at)

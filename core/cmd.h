@@ -143,6 +143,19 @@ bool ap_cmd_arity_ok(const struct ap_cmd *cmd, int argc);
  * keys. */
 size_t ap_cmd_keys(const struct ap_cmd *cmd, int argc,
 		   const struct ap_arg *argv, int *idx, size_t max);
+/* The key positions of one invocation, in a small array on the caller's
+ * stack when they fit, else allocated: the walk every layer does over a
+ * command's keys (routing, locks, WATCH, blocking). The struct points
+ * into itself: do not copy it. Pair init with deinit. */
+#define AP_KEYIDX_SMALL 32
+struct ap_keyidx {
+	int *idx; /* n positions into argv */
+	size_t n;
+	int small[AP_KEYIDX_SMALL];
+};
+void ap_keyidx_init(struct ap_keyidx *k, const struct ap_cmd *cmd, int argc,
+		    const struct ap_arg *argv);
+void ap_keyidx_deinit(struct ap_keyidx *k);
 /* getkeys helper for the "numkeys key [key ...]" shape: the keys counted
  * by the integer at argv[numkeys_at] and following it, plus argv[dest_at]
  * first when dest_at > 0 (ZUNIONSTORE's destination). A numkeys that is

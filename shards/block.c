@@ -211,12 +211,10 @@ void ap_blk_block(struct ap_shard *s, const struct ap_cmd_ctx *ctx,
 		  struct ap_client *c, struct ap_xbatch *b, int cmd_idx)
 {
 	struct ap_blk_shard *bs = &s->blk;
-	int idx[32];
-	int *keys = ctx->argc <= 32
-			    ? idx
-			    : ap_malloc((size_t)ctx->argc * sizeof(int));
-	size_t nk = ap_cmd_keys(ctx->cmd, ctx->argc, ctx->argv, keys,
-				(size_t)ctx->argc);
+	struct ap_keyidx ki;
+	ap_keyidx_init(&ki, ctx->cmd, ctx->argc, ctx->argv);
+	size_t nk = ki.n;
+	const int *keys = ki.idx;
 	struct ap_blk_waiter *w = ap_calloc(
 		1, sizeof(*w) + (nk ? nk : 1) * sizeof(struct blk_link));
 	w->client = b ? b->client : c; /* identity only for a batch */
@@ -249,8 +247,7 @@ void ap_blk_block(struct ap_shard *s, const struct ap_cmd_ctx *ctx,
 			k->head = l;
 		k->tail = l;
 	}
-	if (keys != idx)
-		ap_free(keys);
+	ap_keyidx_deinit(&ki);
 	w->next = bs->waiters;
 	if (bs->waiters)
 		bs->waiters->prev = w;
@@ -288,17 +285,12 @@ void ap_blk_signal(struct ap_shard *s, unsigned db, const char *key,
 
 void ap_blk_signal_cmd(struct ap_shard *s, const struct ap_cmd_ctx *ctx)
 {
-	int idx[32];
-	int *keys = ctx->argc <= 32
-			    ? idx
-			    : ap_malloc((size_t)ctx->argc * sizeof(int));
-	size_t n = ap_cmd_keys(ctx->cmd, ctx->argc, ctx->argv, keys,
-			       (size_t)ctx->argc);
-	for (size_t i = 0; i < n; i++)
-		ap_blk_signal(s, ctx->db_idx, ctx->argv[keys[i]].p,
-			      ctx->argv[keys[i]].len);
-	if (keys != idx)
-		ap_free(keys);
+	struct ap_keyidx ki;
+	ap_keyidx_init(&ki, ctx->cmd, ctx->argc, ctx->argv);
+	for (size_t i = 0; i < ki.n; i++)
+		ap_blk_signal(s, ctx->db_idx, ctx->argv[ki.idx[i]].p,
+			      ctx->argv[ki.idx[i]].len);
+	ap_keyidx_deinit(&ki);
 }
 
 /* Serves the waiters of one ready key, first come first served, while

@@ -544,13 +544,12 @@ static int route_of_keys(struct ap_client *c, const struct ap_cmd *cmd,
 			 int argc, const struct ap_arg *argv)
 {
 	struct ap_shard *s = c->shard;
-	int idx[32];
-	int *keys = argc <= 32 ? idx : ap_malloc((size_t)argc * sizeof(int));
-	size_t n = ap_cmd_keys(cmd, argc, argv, keys, (size_t)argc);
+	struct ap_keyidx ki;
+	ap_keyidx_init(&ki, cmd, argc, argv);
 	int target = ROUTE_LOCAL;
-	for (size_t i = 0; i < n; i++) {
-		int sh = ap_shard_of_key(s->srv, argv[keys[i]].p,
-					 argv[keys[i]].len);
+	for (size_t i = 0; i < ki.n; i++) {
+		int sh = ap_shard_of_key(s->srv, argv[ki.idx[i]].p,
+					 argv[ki.idx[i]].len);
 		if (target == ROUTE_LOCAL) {
 			target = sh;
 		} else if (sh != target) {
@@ -558,8 +557,7 @@ static int route_of_keys(struct ap_client *c, const struct ap_cmd *cmd,
 			break;
 		}
 	}
-	if (keys != idx)
-		ap_free(keys);
+	ap_keyidx_deinit(&ki);
 	if (target == ROUTE_LOCAL) /* no keys: the command says why */
 		return ROUTE_LOCAL;
 	if (target >= 0 && (target == s->id || s->srv->nshards == 1))

@@ -463,24 +463,19 @@ static void cmd_exec(struct ap_cmd_ctx *ctx)
 	}
 	struct ap_txn *t = ap_txn_create(s, c);
 	e->t = t;
-	int idx[64];
 	for (int i = 0; i < e->m->n; i++) {
 		const struct mcmd *mc = &e->m->cmds[i];
 		if (needs_whole_shards(mc->cmd)) {
 			ap_txn_set_global(t, AP_TXN_GLOBAL_EXCL);
 			continue;
 		}
-		int *keys = mc->argc <= 64
-				    ? idx
-				    : ap_malloc((size_t)mc->argc * sizeof(int));
-		size_t nk = ap_cmd_keys(mc->cmd, mc->argc, mc->argv, keys,
-					(size_t)mc->argc);
+		struct ap_keyidx ki;
+		ap_keyidx_init(&ki, mc->cmd, mc->argc, mc->argv);
 		bool write = mc->cmd->flags & AP_CMD_WRITE;
-		for (size_t k = 0; k < nk; k++)
-			ap_txn_add_key(t, c->db_idx, mc->argv[keys[k]].p,
-				       mc->argv[keys[k]].len, write);
-		if (keys != idx)
-			ap_free(keys);
+		for (size_t k = 0; k < ki.n; k++)
+			ap_txn_add_key(t, c->db_idx, mc->argv[ki.idx[k]].p,
+				       mc->argv[ki.idx[k]].len, write);
+		ap_keyidx_deinit(&ki);
 	}
 	if (c->watched)
 		ap_txn_set_watch(t, c->watched->w, c->watched->n);

@@ -254,17 +254,12 @@ void ap_txn_watch_touch_db(struct ap_shard *s, int db)
 
 void ap_txn_watch_touch_cmd(struct ap_shard *s, const struct ap_cmd_ctx *ctx)
 {
-	int idx[32];
-	int *keys = idx;
-	if (ctx->argc > 32)
-		keys = ap_malloc((size_t)ctx->argc * sizeof(int));
-	size_t n = ap_cmd_keys(ctx->cmd, ctx->argc, ctx->argv, keys,
-			       (size_t)ctx->argc);
-	for (size_t i = 0; i < n; i++)
-		ap_txn_watch_touch(s, ctx->db_idx, ctx->argv[keys[i]].p,
-				   ctx->argv[keys[i]].len);
-	if (keys != idx)
-		ap_free(keys);
+	struct ap_keyidx ki;
+	ap_keyidx_init(&ki, ctx->cmd, ctx->argc, ctx->argv);
+	for (size_t i = 0; i < ki.n; i++)
+		ap_txn_watch_touch(s, ctx->db_idx, ctx->argv[ki.idx[i]].p,
+				   ctx->argv[ki.idx[i]].len);
+	ap_keyidx_deinit(&ki);
 }
 
 /* ======================= requests and the chain ======================== */
@@ -694,19 +689,15 @@ bool ap_txn_blocks(struct ap_shard *s, unsigned db, const struct ap_cmd *cmd,
 		return true;
 	if (ts->lock_count == 0)
 		return false;
-	int idx[32];
-	int *keys = idx;
-	if (argc > 32)
-		keys = ap_malloc((size_t)argc * sizeof(int));
-	size_t n = ap_cmd_keys(cmd, argc, argv, keys, (size_t)argc);
+	struct ap_keyidx ki;
+	ap_keyidx_init(&ki, cmd, argc, argv);
 	bool blocked = false;
-	for (size_t i = 0; i < n && !blocked; i++) {
-		const struct ap_lock *l =
-			lock_find(ts, db, argv[keys[i]].p, argv[keys[i]].len);
+	for (size_t i = 0; i < ki.n && !blocked; i++) {
+		const struct ap_arg *k = &argv[ki.idx[i]];
+		const struct ap_lock *l = lock_find(ts, db, k->p, k->len);
 		blocked = l && (l->x_owner || (write && l->s_count));
 	}
-	if (keys != idx)
-		ap_free(keys);
+	ap_keyidx_deinit(&ki);
 	return blocked;
 }
 

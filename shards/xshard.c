@@ -587,6 +587,22 @@ static void gather_add_key(struct ap_shard *s, struct gather_op *op,
 	g->existed = false;
 }
 
+/* The destination database of COPY src dst DB n, else db. */
+static unsigned copy_dest_db(struct ap_shard *s, const struct ap_cmd *cmd,
+			     int argc, const struct ap_arg *argv, unsigned db)
+{
+	if (strcmp(cmd->name, "copy") != 0)
+		return db;
+	for (int i = 3; i + 1 < argc; i++) {
+		long long n;
+		if (ap_arg_eq(&argv[i], "db") &&
+		    ap_str_to_ll(argv[i + 1].p, argv[i + 1].len, &n) &&
+		    n >= 0 && n < s->cfg.databases)
+			return (unsigned)n;
+	}
+	return db;
+}
+
 static void gather_start(struct ap_client *c, const struct ap_cmd *cmd,
 			 int argc, const struct ap_arg *argv, bool no_block)
 {
@@ -600,25 +616,15 @@ static void gather_start(struct ap_client *c, const struct ap_cmd *cmd,
 	op->argc = argc;
 	op->argv = ap_args_copy(argc, argv);
 	op->keys = ap_calloc((size_t)argc + 1, sizeof(*op->keys));
-	int idx[64];
-	int *keyidx = argc <= 64 ? idx : ap_malloc((size_t)argc * sizeof(int));
-	size_t nk = ap_cmd_keys(cmd, argc, op->argv, keyidx, (size_t)argc);
-	for (size_t i = 0; i < nk; i++)
-		gather_add_key(s, op, c->db_idx, &op->argv[keyidx[i]]);
-	/* COPY src dst DB n: the destination lives in database n. */
-	if (strcmp(cmd->name, "copy") == 0 && nk == 2) {
-		for (int i = 3; i + 1 < argc; i++) {
-			long long db;
-			if (ap_arg_eq(&op->argv[i], "db") &&
-			    ap_str_to_ll(op->argv[i + 1].p, op->argv[i + 1].len,
-					 &db) &&
-			    db >= 0 && db < s->cfg.databases) {
-				op->keys[1].db = (unsigned)db;
-			}
-		}
-	}
-	if (keyidx != idx)
-		ap_free(keyidx);
+	struct ap_keyidx ki;
+	ap_keyidx_init(&ki, cmd, argc, op->argv);
+	for (size_t i = 0; i < ki.n; i++)
+		gather_add_key(
+			s, op,
+			i == 1 ? copy_dest_db(s, cmd, argc, op->argv, c->db_idx)
+			       : c->db_idx,
+			&op->argv[ki.idx[i]]);
+	ap_keyidx_deinit(&ki);
 	c->flags |= AP_CF_WAITING;
 	c->inflight++;
 	gather_send(s, op, false, NULL);
@@ -652,22 +658,6 @@ static void span_locked(struct ap_shard *home, struct ap_txn *t)
 	ap_free(a->argv);
 	ap_free(a);
 	(void)home;
-}
-
-/* The destination database of COPY src dst DB n, else db. */
-static unsigned copy_dest_db(struct ap_shard *s, const struct ap_cmd *cmd,
-			     int argc, const struct ap_arg *argv, unsigned db)
-{
-	if (strcmp(cmd->name, "copy") != 0)
-		return db;
-	for (int i = 3; i + 1 < argc; i++) {
-		long long n;
-		if (ap_arg_eq(&argv[i], "db") &&
-		    ap_str_to_ll(argv[i + 1].p, argv[i + 1].len, &n) &&
-		    n >= 0 && n < s->cfg.databases)
-			return (unsigned)n;
-	}
-	return db;
 }
 
 static void span_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
@@ -718,19 +708,17 @@ static void span_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 	a->argv = ap_args_copy(argc, argv);
 	struct ap_txn *t = ap_txn_create(s, c);
 	t->arg = a;
-	int idx[64];
-	int *keyidx = argc <= 64 ? idx : ap_malloc((size_t)argc * sizeof(int));
-	size_t nk = ap_cmd_keys(cmd, argc, a->argv, keyidx, (size_t)argc);
+	struct ap_keyidx ki;
+	ap_keyidx_init(&ki, cmd, argc, a->argv);
 	bool write = cmd->flags & AP_CMD_WRITE;
-	for (size_t i = 0; i < nk; i++) {
+	for (size_t i = 0; i < ki.n; i++) {
 		unsigned db = c->db_idx;
 		if (i == 1)
 			db = copy_dest_db(s, cmd, argc, a->argv, db);
-		ap_txn_add_key(t, db, a->argv[keyidx[i]].p,
-			       a->argv[keyidx[i]].len, write);
+		ap_txn_add_key(t, db, a->argv[ki.idx[i]].p,
+			       a->argv[ki.idx[i]].len, write);
 	}
-	if (keyidx != idx)
-		ap_free(keyidx);
+	ap_keyidx_deinit(&ki);
 	c->txn = t;
 	c->flags |= AP_CF_WAITING;
 	c->inflight++;

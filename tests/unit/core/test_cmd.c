@@ -87,6 +87,32 @@ static void table_setup(void)
 	ap_cmd_table_add(more_cmds);
 }
 
+/* ap_keyidx: on the stack up to AP_KEYIDX_SMALL arguments, allocated
+ * beyond, the same positions either way. */
+START_TEST(test_keyidx)
+{
+	static struct ap_arg argv[2 * AP_KEYIDX_SMALL + 1];
+	const struct ap_cmd *mset = ap_cmd_lookup("mset", 4);
+	struct ap_keyidx ki;
+
+	for (size_t i = 0; i < AP_ARRAY_LEN(argv); i++)
+		argv[i] = (struct ap_arg){.p = "x", .len = 1};
+	ck_assert_ptr_nonnull(mset);
+	ap_keyidx_init(&ki, mset, 5, argv); /* mset k v k v */
+	ck_assert_ptr_eq(ki.idx, ki.small);
+	ck_assert_uint_eq(ki.n, 2);
+	ck_assert_int_eq(ki.idx[0], 1);
+	ck_assert_int_eq(ki.idx[1], 3);
+	ap_keyidx_deinit(&ki);
+	ap_keyidx_init(&ki, mset, (int)AP_ARRAY_LEN(argv), argv);
+	ck_assert_ptr_ne(ki.idx, ki.small);
+	ck_assert_uint_eq(ki.n, AP_KEYIDX_SMALL);
+	ck_assert_int_eq(ki.idx[AP_KEYIDX_SMALL - 1], 2 * AP_KEYIDX_SMALL - 1);
+	ap_keyidx_deinit(&ki);
+	ck_assert_uint_eq(ki.n, 0);
+}
+END_TEST
+
 START_TEST(test_lookup)
 {
 	const struct ap_cmd *get = ap_cmd_lookup("get", 3);
@@ -648,6 +674,7 @@ static Suite *cmd_suite(void)
 	tcase_add_test(tc, test_scan_cursor_random);
 	tcase_add_test(tc, test_scan_args);
 	tcase_add_test(tc, test_scan_reply);
+	tcase_add_test(tc, test_keyidx);
 	suite_add_tcase(s, tc);
 	return s;
 }
