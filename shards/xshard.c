@@ -669,7 +669,9 @@ void ap_xshard_spanning(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 	span_start(c, cmd, argc, argv, false);
 }
 
-/* Locks the keys of a spanning command, then runs it. */
+/* Locks the keys of a spanning command, then runs it: a split command's
+ * parts run as their shards grant (split_on_grant), any other command
+ * once every lock is held (span_locked). */
 static void span_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 		       const struct ap_arg *argv, bool no_block)
 {
@@ -678,50 +680,34 @@ static void span_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 		span_run(c, cmd, argc, argv, true);
 		return;
 	}
-	if (cmd->split == AP_SPLIT_ARRAY || cmd->split == AP_SPLIT_SUM ||
-	    cmd->split == AP_SPLIT_OK) {
-		struct ap_txn *t = ap_txn_create(s, c);
-		struct split_op *op = split_prepare(c, cmd, argc, argv);
-		t->grant_arg = op;
-		t->on_grant = split_on_grant;
-		bool write = cmd->flags & AP_CMD_WRITE;
-		for (int sh = 0; sh < s->srv->nshards; sh++) {
-			struct split_part *p = op->parts[sh];
-			if (!p)
-				continue;
-			int first = cmd->first_key;
-			int step = cmd->key_step > 0 ? cmd->key_step : 1;
-			for (int i = first; i < p->argc; i += step)
-				ap_txn_add_key(t, c->db_idx, p->argv[i].p,
-					       p->argv[i].len, write);
-		}
-		c->txn = t;
-		c->flags |= AP_CF_WAITING;
-		c->inflight++;
-		ap_txn_start(s, t, split_locked);
-		return;
-	}
-	struct span_args *a = ap_malloc(sizeof(*a));
-	a->no_block = no_block;
-	a->cmd = cmd;
-	a->argc = argc;
-	a->argv = ap_args_copy(argc, argv);
 	struct ap_txn *t = ap_txn_create(s, c);
-	t->arg = a;
 	struct ap_keyidx ki;
-	ap_keyidx_init(&ki, cmd, argc, a->argv);
 	bool write = cmd->flags & AP_CMD_WRITE;
+	ap_keyidx_init(&ki, cmd, argc, argv);
 	for (size_t i = 0; i < ki.n; i++) {
 		unsigned db = c->db_idx;
 		if (i == 1)
-			db = copy_dest_db(s, cmd, argc, a->argv, db);
-		ap_txn_add_key(t, db, a->argv[ki.idx[i]].p,
-			       a->argv[ki.idx[i]].len, write);
+			db = copy_dest_db(s, cmd, argc, argv, db);
+		ap_txn_add_key(t, db, argv[ki.idx[i]].p, argv[ki.idx[i]].len,
+			       write);
 	}
 	ap_keyidx_deinit(&ki);
 	c->txn = t;
 	c->flags |= AP_CF_WAITING;
 	c->inflight++;
+	if (cmd->split == AP_SPLIT_ARRAY || cmd->split == AP_SPLIT_SUM ||
+	    cmd->split == AP_SPLIT_OK) {
+		t->grant_arg = split_prepare(c, cmd, argc, argv);
+		t->on_grant = split_on_grant;
+		ap_txn_start(s, t, split_locked);
+		return;
+	}
+	struct span_args *sa = ap_malloc(sizeof(*sa));
+	sa->no_block = no_block;
+	sa->cmd = cmd;
+	sa->argc = argc;
+	sa->argv = ap_args_copy(argc, argv);
+	t->arg = sa;
 	ap_txn_start(s, t, span_locked);
 }
 
