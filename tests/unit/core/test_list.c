@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/base.h"
+#include "tests/unit/core/str_model.h"
 
 /* Checks the structural invariants: links, counts, no empty nodes, and
  * every non-plain node within its limit when strict. */
@@ -462,36 +463,7 @@ END_TEST
 
 /* --- randomized against a model ------------------------------------- */
 
-struct model {
-	char **s;
-	size_t *len;
-	size_t n;
-};
-
-static void m_insert(struct model *m, size_t at, const char *s, size_t len)
-{
-	m->s = realloc(m->s, (m->n + 1) * sizeof(*m->s));
-	m->len = realloc(m->len, (m->n + 1) * sizeof(*m->len));
-	memmove(m->s + at + 1, m->s + at, (m->n - at) * sizeof(*m->s));
-	memmove(m->len + at + 1, m->len + at, (m->n - at) * sizeof(*m->len));
-	m->s[at] = malloc(len + 1);
-	memcpy(m->s[at], s, len);
-	m->len[at] = len;
-	m->n++;
-}
-
-static void m_delete(struct model *m, size_t at, size_t count)
-{
-	for (size_t i = at; i < at + count; i++)
-		free(m->s[i]);
-	memmove(m->s + at, m->s + at + count,
-		(m->n - at - count) * sizeof(*m->s));
-	memmove(m->len + at, m->len + at + count,
-		(m->n - at - count) * sizeof(*m->len));
-	m->n -= count;
-}
-
-static void m_check(const struct model *m, struct ap_list *l, bool strict)
+static void m_check(const struct str_model *m, struct ap_list *l, bool strict)
 {
 	struct ap_list_iter it;
 	size_t i = 0;
@@ -527,7 +499,7 @@ static size_t r_elem(char *buf)
 }
 
 /* One random operation on l and the model. */
-static void r_op(struct ap_list *l, struct model *m, char *buf)
+static void r_op(struct ap_list *l, struct str_model *m, char *buf)
 {
 	size_t len = r_elem(buf);
 	size_t at = m->n ? (size_t)rand() % m->n : 0;
@@ -538,36 +510,36 @@ static void r_op(struct ap_list *l, struct model *m, char *buf)
 	switch (op) {
 	case 0:
 		ap_list_push(l, AP_LIST_HEAD, buf, len);
-		m_insert(m, 0, buf, len);
+		str_model_insert(m, 0, buf, len);
 		break;
 	case 1:
 		ap_list_push(l, AP_LIST_TAIL, buf, len);
-		m_insert(m, m->n, buf, len);
+		str_model_insert(m, m->n, buf, len);
 		break;
 	case 2:
 		ck_assert(ap_list_pop(l, AP_LIST_HEAD, NULL, NULL));
-		m_delete(m, 0, 1);
+		str_model_delete(m, 0, 1);
 		break;
 	case 3:
 		ck_assert(ap_list_pop(l, AP_LIST_TAIL, NULL, NULL));
-		m_delete(m, m->n - 1, 1);
+		str_model_delete(m, m->n - 1, 1);
 		break;
 	case 4:
 		ap_list_iter_init(&it, l, (long long)at, rand() % 2);
 		ap_list_iter_insert(&it, AP_LP_BEFORE, buf, len);
-		m_insert(m, at, buf, len);
+		str_model_insert(m, at, buf, len);
 		break;
 	case 5:
 		ap_list_iter_init(&it, l, (long long)at - (long long)m->n,
 				  rand() % 2);
 		ap_list_iter_insert(&it, AP_LP_AFTER, buf, len);
-		m_insert(m, at + 1, buf, len);
+		str_model_insert(m, at + 1, buf, len);
 		break;
 	case 6:
 		ap_list_iter_init(&it, l, (long long)at, rand() % 2);
 		ap_list_iter_replace(&it, buf, len);
-		m_delete(m, at, 1);
-		m_insert(m, at, buf, len);
+		str_model_delete(m, at, 1);
+		str_model_insert(m, at, buf, len);
 		break;
 	case 7: {
 		/* delete a few while walking, either way */
@@ -578,7 +550,7 @@ static void r_op(struct ap_list *l, struct model *m, char *buf)
 			size_t idx = it.idx;
 			ck_assert(ap_list_iter_eq(&it, m->s[idx], m->len[idx]));
 			ap_list_iter_delete(&it);
-			m_delete(m, idx, 1);
+			str_model_delete(m, idx, 1);
 			if (ap_list_iter_valid(&it))
 				ck_assert(ap_list_iter_eq(&it, m->s[it.idx],
 							  m->len[it.idx]));
@@ -588,7 +560,7 @@ static void r_op(struct ap_list *l, struct model *m, char *buf)
 	default: {
 		size_t cnt = (size_t)rand() % 30;
 		ap_list_delete_range(l, (long long)at, cnt);
-		m_delete(m, at, AP_MIN(cnt, m->n - at));
+		str_model_delete(m, at, AP_MIN(cnt, m->n - at));
 		break;
 	}
 	}
@@ -600,7 +572,7 @@ START_TEST(test_random_model)
 	char *buf = malloc(16384);
 	srand(777);
 	for (size_t f = 0; f < AP_ARRAY_LEN(fills); f++) {
-		struct model m = {0};
+		struct str_model m = {0};
 		struct ap_list *l = ap_list_create(fills[f]);
 		for (int i = 0; i < 1500; i++) {
 			r_op(l, &m, buf);
@@ -611,7 +583,7 @@ START_TEST(test_random_model)
 		struct ap_list *d = ap_list_dup(l);
 		m_check(&m, d, true);
 		ap_list_destroy(d);
-		m_delete(&m, 0, m.n);
+		str_model_delete(&m, 0, m.n);
 		free(m.s);
 		free(m.len);
 		ap_list_destroy(l);
@@ -627,7 +599,7 @@ START_TEST(test_random_refs)
 	char *buf = malloc(16384);
 	srand(4242);
 	for (int fill = -2; fill <= 16; fill += 9) {
-		struct model m = {0};
+		struct str_model m = {0};
 		void *obj = NULL;
 		enum ap_enc enc = AP_ENC_LISTPACK;
 		int conversions = 0;
@@ -643,16 +615,16 @@ START_TEST(test_random_refs)
 				size_t len = r_elem(buf) % 300;
 				ap_list_ref_grow(&ref, len, 1);
 				ap_list_push(ref.l, AP_LIST_TAIL, buf, len);
-				m_insert(&m, m.n, buf, len);
+				str_model_insert(&m, m.n, buf, len);
 			} else if (op == 1) {
 				size_t len = r_elem(buf) % 300;
 				ap_list_ref_grow(&ref, len, 1);
 				ap_list_push(ref.l, AP_LIST_HEAD, buf, len);
-				m_insert(&m, 0, buf, len);
+				str_model_insert(&m, 0, buf, len);
 			} else {
 				size_t cnt = (size_t)rand() % 4;
 				ap_list_delete_range(ref.l, 0, cnt);
-				m_delete(&m, 0, AP_MIN(cnt, m.n));
+				str_model_delete(&m, 0, AP_MIN(cnt, m.n));
 				shrinking = true;
 			}
 			m_check(&m, ref.l, false);
@@ -668,7 +640,7 @@ START_TEST(test_random_refs)
 		ck_assert_int_ge(conversions, 2);
 		if (obj)
 			free_value(obj, enc);
-		m_delete(&m, 0, m.n);
+		str_model_delete(&m, 0, m.n);
 		free(m.s);
 		free(m.len);
 	}

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/base.h"
+#include "tests/unit/core/str_model.h"
 
 /* Appends the C string s. */
 static unsigned char *app(unsigned char *lp, const char *s)
@@ -516,13 +517,6 @@ START_TEST(test_validate_handmade)
 }
 END_TEST
 
-/* The reference model: an array of owned strings. */
-struct model {
-	char **s;
-	size_t *len;
-	size_t n;
-};
-
 /* A random element: integers of every width, numeric-looking strings,
  * and strings of every length class. */
 static size_t rand_elem(char *buf)
@@ -560,31 +554,8 @@ static size_t rand_elem(char *buf)
 	}
 }
 
-static void model_insert(struct model *m, size_t at, const char *s, size_t len)
-{
-	m->s = realloc(m->s, (m->n + 1) * sizeof(*m->s));
-	m->len = realloc(m->len, (m->n + 1) * sizeof(*m->len));
-	memmove(m->s + at + 1, m->s + at, (m->n - at) * sizeof(*m->s));
-	memmove(m->len + at + 1, m->len + at, (m->n - at) * sizeof(*m->len));
-	m->s[at] = malloc(len + 1);
-	memcpy(m->s[at], s, len);
-	m->len[at] = len;
-	m->n++;
-}
-
-static void model_delete(struct model *m, size_t at, size_t count)
-{
-	for (size_t i = at; i < at + count; i++)
-		free(m->s[i]);
-	memmove(m->s + at, m->s + at + count,
-		(m->n - at - count) * sizeof(*m->s));
-	memmove(m->len + at, m->len + at + count,
-		(m->n - at - count) * sizeof(*m->len));
-	m->n -= count;
-}
-
 /* Asserts that lp holds exactly the model, walking both ways. */
-static void model_check(const struct model *m, unsigned char *lp)
+static void model_check(const struct str_model *m, unsigned char *lp)
 {
 	char buf[AP_LP_INTBUF_SIZE];
 	size_t len;
@@ -606,7 +577,8 @@ static void model_check(const struct model *m, unsigned char *lp)
 }
 
 /* One random operation applied to both lp and the model. */
-static unsigned char *random_op(unsigned char *lp, struct model *m, char *buf)
+static unsigned char *random_op(unsigned char *lp, struct str_model *m,
+				char *buf)
 {
 	size_t len = rand_elem(buf);
 	size_t at = m->n ? (size_t)rand() % m->n : 0;
@@ -617,39 +589,39 @@ static unsigned char *random_op(unsigned char *lp, struct model *m, char *buf)
 	switch (op) {
 	case 0:
 		lp = ap_lp_append(lp, buf, len);
-		model_insert(m, m->n, buf, len);
+		str_model_insert(m, m->n, buf, len);
 		break;
 	case 1:
 		lp = ap_lp_prepend(lp, buf, len);
-		model_insert(m, 0, buf, len);
+		str_model_insert(m, 0, buf, len);
 		break;
 	case 2: {
 		const char *strs[3] = {buf, "7", "z"};
 		size_t lens[3] = {len, 1, 1};
 		lp = ap_lp_append_many(lp, strs, lens, 3);
 		for (int k = 0; k < 3; k++)
-			model_insert(m, m->n, strs[k], lens[k]);
+			str_model_insert(m, m->n, strs[k], lens[k]);
 		break;
 	}
 	case 3:
 		lp = ap_lp_insert(lp, &p, AP_LP_BEFORE, buf, len);
-		model_insert(m, at, buf, len);
+		str_model_insert(m, at, buf, len);
 		ck_assert(ap_lp_eq(p, buf, len));
 		break;
 	case 4:
 		lp = ap_lp_insert(lp, &p, AP_LP_AFTER, buf, len);
-		model_insert(m, at + 1, buf, len);
+		str_model_insert(m, at + 1, buf, len);
 		ck_assert(ap_lp_eq(p, buf, len));
 		break;
 	case 5:
 		lp = ap_lp_replace(lp, &p, buf, len);
-		model_delete(m, at, 1);
-		model_insert(m, at, buf, len);
+		str_model_delete(m, at, 1);
+		str_model_insert(m, at, buf, len);
 		ck_assert(ap_lp_eq(p, buf, len));
 		break;
 	case 6:
 		lp = ap_lp_delete(lp, &p);
-		model_delete(m, at, 1);
+		str_model_delete(m, at, 1);
 		if (at < m->n)
 			ck_assert(ap_lp_eq(p, m->s[at], m->len[at]));
 		else
@@ -659,7 +631,7 @@ static unsigned char *random_op(unsigned char *lp, struct model *m, char *buf)
 		size_t cnt = (size_t)rand() % 4;
 		lp = ap_lp_delete_range(lp, (long long)at - (long long)m->n,
 					cnt);
-		model_delete(m, at, AP_MIN(cnt, m->n - at));
+		str_model_delete(m, at, AP_MIN(cnt, m->n - at));
 		break;
 	}
 	}
@@ -671,7 +643,7 @@ START_TEST(test_random_model)
 	srand(12345);
 	char *buf = malloc(8192);
 	for (int round = 0; round < 20; round++) {
-		struct model m = {0};
+		struct str_model m = {0};
 		unsigned char *lp = ap_lp_create(0);
 		for (int i = 0; i < 400; i++) {
 			lp = random_op(lp, &m, buf);
@@ -689,7 +661,7 @@ START_TEST(test_random_model)
 				j++;
 			ck_assert_ptr_eq(f, ap_lp_seek(lp, (long long)j));
 		}
-		model_delete(&m, 0, m.n);
+		str_model_delete(&m, 0, m.n);
 		free(m.s);
 		free(m.len);
 		ap_lp_free(lp);
