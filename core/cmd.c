@@ -225,6 +225,13 @@ bool ap_cmd_block(struct ap_cmd_ctx *c, int64_t timeout_ms)
 	return true;
 }
 
+void ap_cmd_propagate(struct ap_cmd_ctx *c, int argc, const struct ap_arg *argv)
+{
+	c->propagated = true;
+	if (c->prop)
+		c->prop->cmd(c->prop_arg, c->db_idx, argc, argv);
+}
+
 /* Key positions in k (see cmd.h): at most argc of them. */
 void ap_keyidx_init(struct ap_keyidx *k, const struct ap_cmd *cmd, int argc,
 		    const struct ap_arg *argv)

@@ -66,6 +66,7 @@ enum ap_cmd_split {
 };
 
 struct ap_cmd_ctx;
+struct ap_cmd_prop_ops;
 typedef void ap_cmd_fn(struct ap_cmd_ctx *c);
 /* Key positions of a movable-keys command (ZUNIONSTORE dest numkeys k...,
  * LMPOP numkeys k..., SORT ... STORE dest): writes at most max argv
@@ -124,7 +125,36 @@ struct ap_cmd_ctx {
 	bool no_block;
 	bool block;
 	int64_t block_timeout_ms;
+	/* Persistence (and, later, replication): where a write command's
+	 * change is recorded; NULL when nothing records (no log, a private
+	 * scratch keyspace, loading). The shards layer records a command
+	 * that changed data (dirty > 0) as it was called, unless the command
+	 * recorded its own deterministic form with ap_cmd_propagate, which
+	 * sets `propagated`. */
+	const struct ap_cmd_prop_ops *prop;
+	void *prop_arg;
+	bool propagated;
 };
+
+/* The recorder behind ctx->prop. */
+struct ap_cmd_prop_ops {
+	/* One command, in the form that reproduces the change when run again
+	 * later (at load) in database db. */
+	void (*cmd)(void *arg, unsigned db, int argc,
+		    const struct ap_arg *argv);
+};
+
+/*
+ * Records argv[0..argc) instead of the command as it was called: for a
+ * command whose effect depends on the time or on chance (EXPIRE ->
+ * PEXPIREAT, SPOP -> SREM of what it popped, INCRBYFLOAT -> SET of the
+ * result, ...). May be called several times; each call is one record, in
+ * order, in the command's database. Call it only when data changed. Sets
+ * c->propagated even when nothing records (c->prop NULL), so the rule
+ * "record as called" never applies to such a command.
+ */
+void ap_cmd_propagate(struct ap_cmd_ctx *c, int argc,
+		      const struct ap_arg *argv);
 
 /* Registration at start. Tables are arrays terminated by a NULL name. */
 void ap_cmd_table_add(const struct ap_cmd *cmds);

@@ -119,6 +119,7 @@ struct ap_keyspace {
 	struct ap_db *dbs;
 	unsigned db_count;
 	bool active_expire;
+	bool loading;		 /* no key expires while the data set loads */
 	unsigned expire_db_next; /* active expiry resumes here */
 	int64_t now_ms;
 	uint64_t seed; /* hash seed, fixed for the keyspace's life */
@@ -987,7 +988,8 @@ static void db_move(struct ap_db *db, struct ap_entry *old, struct ap_entry *ne)
 static bool entry_expired(const struct ap_keyspace *ks,
 			  const struct ap_entry *e)
 {
-	return entry_has_ttl(e) && ks->now_ms > entry_expire_get(e);
+	return entry_has_ttl(e) && ks->now_ms > entry_expire_get(e) &&
+	       !ks->loading;
 }
 
 /* Deletes the expired entry at *link and counts it. */
@@ -1529,6 +1531,11 @@ void ap_keyspace_swap_db(struct ap_keyspace *ks, unsigned a, unsigned b)
 }
 
 /* Turns active expiry in ap_keyspace_cron on or off. */
+void ap_keyspace_set_loading(struct ap_keyspace *ks, bool on)
+{
+	ks->loading = on;
+}
+
 void ap_keyspace_set_active_expire(struct ap_keyspace *ks, bool on)
 {
 	ks->active_expire = on;

@@ -116,6 +116,10 @@ struct ap_keyspace_stats *ap_keyspace_stats(struct ap_keyspace *ks);
 void ap_keyspace_swap_db(struct ap_keyspace *ks, unsigned a, unsigned b);
 /* Turns active expiry on or off (DEBUG SET-ACTIVE-EXPIRE). */
 void ap_keyspace_set_active_expire(struct ap_keyspace *ks, bool on);
+/* While loading (replaying a log), no key counts as expired: a command
+ * replayed sees the keys as they were when it first ran, since every
+ * expiry in the log is absolute. Expired keys go once loading ends. */
+void ap_keyspace_set_loading(struct ap_keyspace *ks, bool on);
 /* Background work for one loop tick: active expiry over all databases
  * (Redis's sampling algorithm) and incremental rehash, spending at most
  * about budget_us. Returns the keys expired. */
