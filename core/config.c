@@ -189,18 +189,6 @@ static int save_check(const struct ap_config *cfg, char *reason, size_t rsize)
 	return -EINVAL;
 }
 
-/* Refuses appendonly yes until the persistence module exists. */
-static int appendonly_check(const struct ap_config *cfg, char *reason,
-			    size_t rsize)
-{
-	if (!cfg->appendonly)
-		return 0;
-	snprintf(reason, rsize,
-		 "persistence is not available yet in this build: no data "
-		 "would be saved (appendonly must be no)");
-	return -EINVAL;
-}
-
 /* Parses a memory value as Redis's memtoll: a decimal integer with an
  * optional case-insensitive unit b, k (1000), kb (1024), m, mb, g, gb. */
 static bool mem_parse(const char *s, size_t len, long long *out)
@@ -357,6 +345,14 @@ static int basename_check(const char *name, const char *what, char *reason,
 	return 0;
 }
 
+/* appenddirname is a plain directory name inside dir. */
+static int appenddirname_check(const struct ap_config *cfg, char *reason,
+			       size_t rsize)
+{
+	return basename_check(cfg->appenddirname, "appenddirname", reason,
+			      rsize);
+}
+
 /* dbfilename is a plain file name. */
 static int dbfilename_check(const struct ap_config *cfg, char *reason,
 			    size_t rsize)
@@ -479,12 +475,16 @@ static const struct directive directives[] = {
 	      INT_MAX, 64),
 	D_INT("zset-max-ziplist-value", DF_ALIAS, zset_max_listpack_value, 0,
 	      INT_MAX, 64),
-	/* persistence (refused until the persistence module exists) */
+	/* persistence */
 	{.name = "save", .type = DT_SPECIAL, .flags = DF_WORDS, FIELD(save),
 	 .def_str = "", .parse = save_parse, .format = save_format,
 	 .check = save_check},
-	{.name = "appendonly", .type = DT_BOOL, FIELD(appendonly),
-	 .def_num = 0, .check = appendonly_check},
+	/* appendonly takes effect at start (CONFIG SET would need a log
+	 * rewrite to start from the data in memory) */
+	D_BOOL("appendonly", DF_IMMUTABLE, appendonly, 0),
+	D_STR("appenddirname", DF_IMMUTABLE, appenddirname, "appendonlydir",
+	      appenddirname_check),
+	D_BOOL("aof-load-truncated", 0, aof_load_truncated, 1),
 	{.name = "appendfsync", .type = DT_ENUM_STR, FIELD(appendfsync),
 	 .names = appendfsync_names, .def_str = "everysec"},
 	D_STR("dbfilename", 0, dbfilename, "dump.rdb", dbfilename_check),

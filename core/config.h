@@ -89,11 +89,13 @@ struct ap_config {
 	int set_max_listpack_value;
 	int zset_max_listpack_entries;
 	int zset_max_listpack_value;
-	/* persistence: accepted so that redis tooling works; no file is
-	 * written until the persistence module lands (appendonly must be no,
-	 * save must be empty). */
+	/* persistence (docs/persistence.md): the append-only log per shard
+	 * under dir/appenddirname; snapshots (save rules) are refused until
+	 * they exist. */
 	char save[AP_CONFIG_STR_MAX];
 	bool appendonly;
+	char appenddirname[AP_CONFIG_STR_MAX];
+	bool aof_load_truncated;
 	char appendfsync[16];
 	char dbfilename[AP_CONFIG_STR_MAX];
 	char appendfilename[AP_CONFIG_STR_MAX];

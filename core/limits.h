@@ -71,6 +71,8 @@
 /* io_uring: submission queue entries per shard ring, provided receive
  * buffers per shard and their size. */
 #define AP_URING_ENTRIES  4096
+/* io-wq workers per ring (file writes and fsyncs of persistence). */
+#define AP_URING_IOWQ_MAX 4
 #define AP_RECV_BUF_COUNT 256
 #define AP_RECV_BUF_SIZE  (16 * 1024)
 
@@ -142,6 +144,12 @@
  * and runs out of memory building it. A bigger count is refused with
  * "ERR value is out of range". */
 #define AP_RAND_COUNT_MAX (10LL * 1000 * 1000)
+
+/* Elements per record when a command is logged as the elements it
+ * changed (SPOP as the SREM of what it popped, as Redis batches it; SORT
+ * ... STORE of a set as the RPUSH of what it stored): bounds one log
+ * record's argument count. */
+#define AP_PROPAGATE_BATCH 1024
 
 /* Longest string SETRANGE/APPEND may produce: proto-max-bulk-len. */
 

@@ -214,7 +214,51 @@ int ap_net_conn_iov(struct ap_net_conn *c, struct iovec *iov, int max,
 
 void ap_net_loop_run_once(struct ap_net_loop *l, int64_t timeout_us)
 {
+	if (l->file_done_head) /* epoll's synchronous file ops are done */
+		timeout_us = 0;
 	l->be->run_once(l, timeout_us);
+	ap_net_file_reap(l);
+}
+
+void ap_net_file_submit(struct ap_net_loop *l, struct ap_net_file_op *op)
+{
+	AP_ASSERT(op->len > 0 || op->sync);
+	op->write_res = 0;
+	op->sync_res = 0;
+	op->next = NULL;
+	op->pending = (op->len > 0) + op->sync;
+	l->files_inflight++;
+	l->be->file_submit(l, op);
+}
+
+bool ap_net_file_busy(const struct ap_net_loop *l)
+{
+	return l->files_inflight > 0;
+}
+
+void ap_net_file_complete(struct ap_net_loop *l, struct ap_net_file_op *op)
+{
+	AP_ASSERT(op->pending > 0);
+	if (--op->pending > 0)
+		return;
+	if (l->file_done_tail)
+		l->file_done_tail->next = op;
+	else
+		l->file_done_head = op;
+	l->file_done_tail = op;
+}
+
+void ap_net_file_reap(struct ap_net_loop *l)
+{
+	while (l->file_done_head) {
+		struct ap_net_file_op *op = l->file_done_head;
+		l->file_done_head = op->next;
+		if (!l->file_done_head)
+			l->file_done_tail = NULL;
+		op->next = NULL;
+		l->files_inflight--;
+		op->done(op->arg, op); /* may submit op again */
+	}
 }
 
 void ap_net_conn_pause_recv(struct ap_net_loop *l, struct ap_net_conn *c)

@@ -170,6 +170,27 @@ static void do_accept(struct ap_net_loop *l, int lfd)
 	}
 }
 
+/* epoll has no asynchronous file I/O: the write and the fdatasync run
+ * here, and the done call comes from the next ap_net_loop_run_once. */
+static void epoll_file_submit(struct ap_net_loop *l, struct ap_net_file_op *op)
+{
+	if (op->len > 0) {
+		ssize_t n;
+		do
+			n = pwrite(op->fd, op->buf, op->len, (off_t)op->off);
+		while (n < 0 && errno == EINTR);
+		op->write_res = n < 0 ? -errno : (long)n;
+		ap_net_file_complete(l, op);
+	}
+	if (op->sync) {
+		if (op->len > 0 && op->write_res != (long)op->len)
+			op->sync_res = -ECANCELED;
+		else
+			op->sync_res = fdatasync(op->fd) < 0 ? -errno : 0;
+		ap_net_file_complete(l, op);
+	}
+}
+
 static void epoll_run_once(struct ap_net_loop *l, int64_t timeout_us)
 {
 	struct epl *e = l->impl;
@@ -227,6 +248,7 @@ static const struct ap_net_backend epoll_backend = {
 	.recv_pause = epoll_recv_toggle,
 	.recv_resume = epoll_recv_toggle,
 	.run_once = epoll_run_once,
+	.file_submit = epoll_file_submit,
 	.destroy = epoll_destroy,
 };
 

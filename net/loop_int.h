@@ -24,6 +24,9 @@ struct ap_net_backend {
 	void (*recv_pause)(struct ap_net_loop *l, struct ap_net_conn *c);
 	void (*recv_resume)(struct ap_net_loop *l, struct ap_net_conn *c);
 	void (*run_once)(struct ap_net_loop *l, int64_t timeout_us);
+	/* Starts a file op (see net.h); its completion ends in
+	 * ap_net_file_complete. */
+	void (*file_submit)(struct ap_net_loop *l, struct ap_net_file_op *op);
 	void (*destroy)(struct ap_net_loop *l);
 };
 
@@ -36,6 +39,9 @@ struct ap_net_loop {
 	struct ap_net_conn *close_head; /* closed, callback pending */
 	void *impl;			/* backend state */
 	uint64_t bytes_out;		/* sent by every connection */
+	unsigned files_inflight;	/* file ops before their done call */
+	/* File ops completed, their done calls pending (oldest first). */
+	struct ap_net_file_op *file_done_head, *file_done_tail;
 };
 
 /* Common steps the backends call. */
@@ -44,6 +50,11 @@ void ap_net_loop_flush_sends(struct ap_net_loop *l);
 void ap_net_conn_sent(struct ap_net_loop *l, struct ap_net_conn *c, long res);
 /* Closes the fd and queues the closed callback once nothing is inflight. */
 void ap_net_conn_try_finish(struct ap_net_loop *l, struct ap_net_conn *c);
+/* A file op's completion (one of its op->pending parts finished); the
+ * last one queues its done call. */
+void ap_net_file_complete(struct ap_net_loop *l, struct ap_net_file_op *op);
+/* Runs the done calls of completed file ops. */
+void ap_net_file_reap(struct ap_net_loop *l);
 /* Delivers queued closed callbacks. */
 void ap_net_loop_reap(struct ap_net_loop *l);
 /* Fills iov from c->out (at most max entries); returns the count and the

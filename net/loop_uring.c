@@ -29,6 +29,8 @@ enum op_tag {
 	OP_ACCEPT = 3,
 	OP_WAKE = 4,
 	OP_IGNORE = 5,
+	OP_FWRITE = 6, /* pointer: a struct ap_net_file_op */
+	OP_FSYNC = 7,
 };
 
 #define BGID	 1
@@ -292,10 +294,49 @@ static void dispatch(struct ap_net_loop *l, struct uring *u,
 		arm_wake(l, u);
 		l->ops->wake(l->owner);
 		break;
+	case OP_FWRITE: {
+		struct ap_net_file_op *op = (void *)c;
+		op->write_res = cqe->res;
+		ap_net_file_complete(l, op);
+		break;
+	}
+	case OP_FSYNC: {
+		struct ap_net_file_op *op = (void *)c;
+		op->sync_res = cqe->res;
+		ap_net_file_complete(l, op);
+		break;
+	}
 	case OP_IGNORE:
 		break;
 	default:
 		AP_ASSERT(!"unknown io_uring operation tag");
+	}
+}
+
+/* The biggest single write (io_uring's length is 32 bits); a longer op
+ * completes short and its owner goes on from there. */
+#define FILE_WRITE_MAX (1u << 30)
+
+static void uring_file_submit(struct ap_net_loop *l, struct ap_net_file_op *op)
+{
+	struct uring *u = l->impl;
+	/* The write and its fsync go in one submission: a link never spans
+	 * two. */
+	if (io_uring_sq_space_left(&u->ring) < 2)
+		(void)io_uring_submit(&u->ring);
+	if (op->len > 0) {
+		struct io_uring_sqe *sqe = get_sqe(u);
+		unsigned n = op->len > FILE_WRITE_MAX ? FILE_WRITE_MAX
+						      : (unsigned)op->len;
+		io_uring_prep_write(sqe, op->fd, op->buf, n, op->off);
+		io_uring_sqe_set_data64(sqe, ud_make(op, OP_FWRITE));
+		if (op->sync)
+			sqe->flags |= IOSQE_IO_LINK;
+	}
+	if (op->sync) {
+		struct io_uring_sqe *sqe = get_sqe(u);
+		io_uring_prep_fsync(sqe, op->fd, IORING_FSYNC_DATASYNC);
+		io_uring_sqe_set_data64(sqe, ud_make(op, OP_FSYNC));
 	}
 }
 
@@ -349,6 +390,7 @@ static const struct ap_net_backend uring_backend = {
 	.recv_pause = uring_recv_pause,
 	.recv_resume = uring_recv_resume,
 	.run_once = uring_run_once,
+	.file_submit = uring_file_submit,
 	.destroy = uring_destroy,
 };
 
@@ -370,8 +412,15 @@ static int ring_setup(struct uring *u, char *why, size_t why_size)
 		p.flags = flag_sets[i];
 		p.cq_entries = AP_URING_ENTRIES * 4;
 		rc = io_uring_queue_init_params(AP_URING_ENTRIES, &u->ring, &p);
-		if (rc == 0)
+		if (rc == 0) {
+			/* File writes run on io-wq workers: a few per ring,
+			 * never a thread per request (best effort). */
+			unsigned workers[2] = {AP_URING_IOWQ_MAX,
+					       AP_URING_IOWQ_MAX};
+			(void)io_uring_register_iowq_max_workers(&u->ring,
+								 workers);
 			return 0;
+		}
 		if (rc != -EINVAL)
 			break;
 	}

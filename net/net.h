@@ -101,6 +101,36 @@ void ap_net_loop_wake(struct ap_net_loop *l);
  * receive window then fills and TCP slows the sender. Idempotent. */
 void ap_net_conn_pause_recv(struct ap_net_loop *l, struct ap_net_conn *c);
 void ap_net_conn_resume_recv(struct ap_net_loop *l, struct ap_net_conn *c);
+/*
+ * File I/O on the loop (persistence): a write of len bytes at offset off
+ * of fd, then, when sync is set, an fdatasync of fd linked after it (run
+ * only if the write completed in full); or, with len 0, the fdatasync
+ * alone. io_uring runs both in the kernel (the write is usually punted to
+ * an io-wq worker); epoll does them at once with pwrite and fdatasync.
+ * Either way `done` runs later, from ap_net_loop_run_once, with
+ * write_res (bytes written, which may be fewer than len, or -errno) and
+ * sync_res (0, -errno, or -ECANCELED when a short or failed write broke
+ * the link). The op is the caller's and stays untouched by it until done
+ * runs; one op carries one request at a time.
+ */
+struct ap_net_file_op {
+	void (*done)(void *arg, struct ap_net_file_op *op);
+	void *arg;
+	int fd;
+	bool sync;
+	const void *buf;
+	size_t len;
+	uint64_t off;
+	long write_res;
+	int sync_res;
+	/* The loop's: completions still to come, and its done list. */
+	int pending;
+	struct ap_net_file_op *next;
+};
+void ap_net_file_submit(struct ap_net_loop *l, struct ap_net_file_op *op);
+/* True while some file op of this loop has not had its done call. */
+bool ap_net_file_busy(const struct ap_net_loop *l);
+
 /* Bytes sent by every connection of the loop since it was created. */
 uint64_t ap_net_loop_bytes_out(const struct ap_net_loop *l);
 

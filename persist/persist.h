@@ -392,4 +392,134 @@ AP_MUST_CHECK int ap_persist_manifest_read(const char *dir,
 AP_MUST_CHECK int
 ap_persist_manifest_write(const char *dir, const struct ap_persist_manifest *m);
 
+/* --- recovery ------------------------------------------------------------- */
+
+/*
+ * Rebuilding the shards' keyspaces from a data set at start (persist/
+ * load.c), in two phases. Both use plain blocking syscalls: they run
+ * before the shards serve, never on a request path.
+ *
+ * Phase 1, ap_persist_plan_build, runs once on one thread before the
+ * shards start. It reads dir/manifest (none: an empty data set), walks
+ * every file it names record by record (every CRC and field, reading the
+ * file in pieces of AP_PERSIST_LOAD_READ_SIZE, or one record's size when
+ * a record is bigger), and decides how each file ends:
+ *   - clean: loaded whole;
+ *   - a torn tail in a shard's last log: with allow_truncate, the file is
+ *     truncated (ftruncate, fsync) to the iterator's keep_len and a
+ *     warning names the file, the offset and the bytes dropped; without
+ *     it, the build fails;
+ *   - anything else (corruption anywhere; a torn tail in a snapshot or in
+ *     a log that another log follows, which were complete when their
+ *     successor started; a snapshot holding other records than VALUE):
+ *     the build fails with a message naming the file and the offset and
+ *     pointing at apiary-check.
+ * It collects every log's TXN parts and resolves them: the plan holds the
+ * multi-shard transactions to apply.
+ *
+ * Phase 2, ap_persist_load, runs in every shard thread at once; the plan
+ * is read-only then. It replays the files of the old shards it is given
+ * (a shard's base snapshot, then its logs by sequence) into one keyspace.
+ *
+ * The server continues a shard's last log where it ends: its sequence and
+ * length after any truncation are ap_persist_plan_last_seq and
+ * ap_persist_plan_log_size; new transaction ids go above max_txid.
+ */
+
+/* Bytes read from a file at a time while loading (a record bigger than
+ * this is read whole, in one buffer of its size). */
+#define AP_PERSIST_LOAD_READ_SIZE (4 * 1024 * 1024)
+
+struct ap_persist_plan {
+	struct ap_persist_manifest m; /* meaningful when have_manifest */
+	bool have_manifest;
+	/* The multi-shard transactions whose every part is present. */
+	struct ap_persist_txn_set txns;
+	/* The highest txid of any log record (0: none). */
+	uint64_t max_txid;
+	/* Per m.files[i]: the bytes to load, after any truncation. */
+	uint64_t *file_len;
+	uint64_t bytes;		  /* sum of file_len */
+	uint64_t truncated_bytes; /* dropped from torn tails */
+	unsigned truncated_files;
+};
+
+/*
+ * Phase 1: fills *p from the data set in dir (the appendonlydir holding
+ * the manifest). Returns 0, including when dir has no manifest (an empty
+ * data set: have_manifest false). Otherwise a message in err (err_size
+ * bytes, truncated to fit) and -EBADMSG for bad bytes (a manifest that
+ * does not parse, corruption, a torn tail refused, transactions that
+ * contradict each other), -ENOENT for a file the manifest names that is
+ * missing, or a failing syscall's -errno. *p is deinit-able in every
+ * case (and empty on failure).
+ */
+AP_MUST_CHECK int ap_persist_plan_build(struct ap_persist_plan *p,
+					const char *dir, bool allow_truncate,
+					char *err, size_t err_size);
+/* Frees what the plan holds; it is empty afterwards. */
+void ap_persist_plan_deinit(struct ap_persist_plan *p);
+/* The number of shards that wrote the data set; 0 without a manifest. */
+unsigned ap_persist_plan_nshards(const struct ap_persist_plan *p);
+/* The sequence of shard's base snapshot, or 0 when it has none. */
+uint64_t ap_persist_plan_base_seq(const struct ap_persist_plan *p,
+				  unsigned shard);
+/* The sequence of shard's last log, or 0 when it has none. */
+uint64_t ap_persist_plan_last_seq(const struct ap_persist_plan *p,
+				  unsigned shard);
+/* The length of shard's last log after any truncation (where the writer
+ * appends), or 0 when it has none. */
+uint64_t ap_persist_plan_log_size(const struct ap_persist_plan *p,
+				  unsigned shard);
+
+/* What a load did. */
+struct ap_persist_load_stats {
+	uint64_t records;	      /* records read (every kind) */
+	uint64_t keys;		      /* keys in the keyspace afterwards */
+	uint64_t skipped_txn_records; /* in parts of incomplete transactions */
+	uint64_t cmd_errors; /* CMD records unknown or answering an error */
+	uint64_t bytes;	     /* bytes of the files read */
+};
+
+/* Whether a new shard keeps key (its slot is this shard's now). */
+typedef bool ap_persist_keep_fn(void *arg, const char *key, size_t klen);
+
+/*
+ * Phase 2: replays into ks the files of the old shards old_shards[0..
+ * n_old) (each below the plan's shard count), one old shard after the
+ * other: its base snapshot, then its logs in order. The keyspace's clock
+ * is the caller's (ap_keyspace_set_now); expiry is off during the replay
+ * (ap_keyspace_set_loading), so every key stays as its records left it
+ * and the keys whose time passed expire once the shard runs.
+ *   VALUE  stores the value (core/serial.h's bytes, decoded with cfg's
+ *          encoding limits) with its absolute expiry, replacing the key;
+ *   DEL    deletes the key;
+ *   CMD    runs the command (ap_cmd_lookup, its subcommand, arity) as a
+ *          client would, its reply discarded, no server, no client, no
+ *          recording; FLUSHALL, FLUSHDB and SWAPDB a b, whose commands
+ *          are server-level, are applied here directly. A command that
+ *          is unknown, needs the server, or answers an error is counted
+ *          in cmd_errors (the first of each file logged with its offset)
+ *          and the load goes on;
+ *   TXN    opens a part whose records apply only if its transaction is in
+ *          p->txns (skipped ones are counted).
+ * When the shard count is unchanged, shard i passes its own old shard and
+ * no keep function: the replay goes straight into ks. Otherwise (several
+ * old shards, or a keep function) each old shard replays into a private
+ * keyspace of its own, so its FLUSHALL, FLUSHDB and SWAPDB touch only
+ * its keys and its cross-key commands see every key they name; then its
+ * keys for which keep (when given) says true move into ks and the rest
+ * are freed. Peak memory is then ks plus one old shard.
+ * Returns 0 with *st filled, or -EBADMSG with err naming the file and the
+ * offset (a VALUE that does not decode, a database at or above ks's
+ * count, a file that changed since phase 1), or a syscall's -errno. On
+ * failure ks holds what was loaded so far: the caller stops the start.
+ */
+AP_MUST_CHECK int
+ap_persist_load(struct ap_keyspace *ks, const struct ap_config *cfg,
+		const struct ap_persist_plan *p, const char *dir,
+		const unsigned *old_shards, size_t n_old,
+		ap_persist_keep_fn *keep, void *keep_arg,
+		struct ap_persist_load_stats *st, char *err, size_t err_size);
+
 #endif

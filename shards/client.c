@@ -158,7 +158,19 @@ bool ap_client_msg_done(struct ap_client *c)
 
 /* --- output -------------------------------------------------------------- */
 
+static void client_flush(struct ap_client *c, bool may_hold);
+
 void ap_client_flush(struct ap_client *c)
+{
+	client_flush(c, true);
+}
+
+void ap_client_flush_durable(struct ap_client *c)
+{
+	client_flush(c, false);
+}
+
+static void client_flush(struct ap_client *c, bool may_hold)
 {
 	struct ap_shard *s = c->shard;
 	if (c->flags & AP_CF_CLOSED)
@@ -185,6 +197,11 @@ void ap_client_flush(struct ap_client *c)
 	} else {
 		c->obuf_soft_since_ms = 0;
 	}
+	if (AP_UNLIKELY(c->flags & AP_CF_DURABLE_WAIT) ||
+	    (AP_UNLIKELY(ap_plog_must_hold(s)) && may_hold && len)) {
+		ap_plog_hold_client(s, c); /* replies wait for the disk */
+		return;
+	}
 	if (len)
 		ap_net_conn_flush(s->loop, &c->nc);
 	if ((c->flags & AP_CF_CLOSE_ASAP) && !(c->flags & AP_CF_WAITING))
@@ -197,9 +214,16 @@ void ap_shard_exec(struct ap_shard *s, struct ap_cmd_ctx *ctx)
 {
 	struct ap_cmdstat *cs = &s->cmdstats[ap_shard_cmdstat_idx(ctx->cmd)];
 	uint32_t errors = ctx->r->errors;
+	bool logged = s->plog.on && ctx->ks == s->ks;
+	if (logged) {
+		ctx->prop = &ap_plog_prop_ops;
+		ctx->prop_arg = s;
+	}
 	uint64_t t0 = ap_cycles();
 	ctx->cmd->fn(ctx);
 	uint64_t t1 = ap_cycles();
+	if (logged)
+		ap_plog_exec_after(s, ctx);
 	cs->calls++;
 	cs->cycles += t1 - t0;
 	if (ctx->r->errors != errors)
@@ -792,6 +816,21 @@ static void run_alone(struct ap_client *c, const struct ap_cmd *cmd, int route,
 /* Runs or routes one command. Returns false if the command could not be
  * taken yet (the client now waits for the open group, or for the end of
  * a CLIENT PAUSE); the caller then leaves its bytes unconsumed. */
+/* While a shard's log fails, commands that write (and PING, as Redis,
+ * so that monitoring notices) are refused with MISCONF; so is an EXEC
+ * whose queue writes. */
+static bool misconf_denies(struct ap_client *c, const struct ap_cmd *cmd,
+			   int argc)
+{
+	if (!cmd || !(c->flags & AP_CF_AUTHED) || !ap_cmd_arity_ok(cmd, argc))
+		return false;
+	if (cmd->flags & AP_CMD_WRITE)
+		return true;
+	if (!strcmp(cmd->name, "ping"))
+		return true;
+	return !strcmp(cmd->name, "exec") && ap_multi_writes(c);
+}
+
 static bool dispatch(struct ap_client *c, int argc, const struct ap_arg *argv)
 {
 	const struct ap_cmd *cmd = lookup_quiet(argc, argv);
@@ -806,6 +845,22 @@ static bool dispatch(struct ap_client *c, int argc, const struct ap_arg *argv)
 			c->shard->paused_clients++;
 		}
 		return false;
+	}
+	if (AP_UNLIKELY(atomic_load_explicit(&c->shard->srv->persist_errors,
+					     memory_order_relaxed)) &&
+	    misconf_denies(c, cmd, argc)) {
+		if (c->order_len > 0) {
+			group_send(c);
+			return false;
+		}
+		c->commands++;
+		count_rejected(c, cmd);
+		reply_error(
+			c, "MISCONF Errors writing to the AOF file: %s",
+			strerror(atomic_load(&c->shard->srv->persist_errno)));
+		if (c->multi)
+			c->flags |= AP_CF_DIRTY_EXEC;
+		return true;
 	}
 	if (AP_UNLIKELY(c->multi != NULL) && ap_multi_queues(cmd)) {
 		if (c->order_len > 0) {

@@ -69,6 +69,10 @@ static void config_apply(struct ap_shard *s, struct ap_fanout *f)
 	AP_ASSERT(f->argc == 1 && f->argv[0].len == sizeof(s->cfg));
 	memcpy(&s->cfg, f->argv[0].p, sizeof(s->cfg));
 	ap_keyspace_set_active_expire(s->ks, s->cfg.active_expire);
+	if (s->plog.on) {
+		s->plog.always = strcmp(s->cfg.appendfsync, "always") == 0;
+		s->plog.everysec = strcmp(s->cfg.appendfsync, "everysec") == 0;
+	}
 	if (s->id == 0)
 		ap_log_set_level(s->cfg.loglevel);
 }

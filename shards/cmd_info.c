@@ -191,6 +191,9 @@ struct info_snap {
 	uint64_t lazy_pending;	/* lazy-free items queued */
 	size_t max_qbuf, max_obuf;
 	uint64_t errors_total;
+	/* The append-only log (plog.c). */
+	uint64_t aof_size, aof_buffer, aof_writes, aof_fsyncs, aof_errors;
+	int aof_err;
 	unsigned db_count;
 	uint64_t *dbs;		     /* [db_count * 2]: keys, keys with TTL */
 	struct ap_cmdstat *cmdstats; /* [ap_shard_cmdstat_count()] or NULL */
@@ -231,6 +234,13 @@ static void info_collect(struct ap_shard *s, struct ap_fanout *f)
 		sn->blocked++;
 	sn->blocking_keys = s->blk.key_count;
 	sn->lazy_pending = ap_keyspace_lazy_count(s->ks);
+	sn->aof_size = s->plog.end;
+	sn->aof_buffer =
+		s->plog.cur.b.len + (s->plog.out.b.len - s->plog.out_done);
+	sn->aof_writes = s->plog.stat_writes;
+	sn->aof_fsyncs = s->plog.stat_fsyncs;
+	sn->aof_errors = s->plog.write_errors;
+	sn->aof_err = s->plog.err;
 	for (struct ap_client *c = s->clients; c; c = c->next) {
 		sn->max_qbuf = AP_MAX(sn->max_qbuf, c->qcap);
 		sn->max_obuf = AP_MAX(sn->max_obuf, c->nc.out.len);
@@ -441,10 +451,37 @@ static void info_persistence(struct text *t, struct ap_shard *home,
 		  "aof_current_rewrite_time_sec:-1\r\n"
 		  "aof_last_bgrewrite_status:ok\r\n"
 		  "aof_rewrites:0\r\n"
-		  "aof_last_write_status:ok\r\n",
+		  "aof_last_write_status:%s\r\n",
 		  SNAP_SUM(f, ks.dirty),
 		  (long long)(home->srv->start_ms / 1000),
-		  home->cfg.appendonly ? 1 : 0);
+		  home->cfg.appendonly ? 1 : 0,
+		  SNAP_SUM(f, aof_err) ? "err" : "ok");
+	if (!home->cfg.appendonly)
+		return;
+	int err = 0;
+	for (int i = 0; i < f->nparts; i++)
+		if (snap_at(f, i)->aof_err)
+			err = snap_at(f, i)->aof_err;
+	text_addf(t,
+		  "aof_last_cow_size:0\r\n"
+		  "aof_current_size:%llu\r\n"
+		  "aof_base_size:0\r\n"
+		  "aof_pending_rewrite:0\r\n"
+		  "aof_buffer_length:%llu\r\n"
+		  "aof_pending_bio_fsync:0\r\n"
+		  "aof_delayed_fsync:0\r\n"
+		  "aof_fsync:%s\r\n"
+		  "aof_writes:%llu\r\n"
+		  "aof_fsyncs:%llu\r\n"
+		  "aof_write_errors:%llu\r\n"
+		  "aof_last_write_error:%s\r\n",
+		  SNAP_SUM(f, aof_size), SNAP_SUM(f, aof_buffer),
+		  home->cfg.appendfsync, SNAP_SUM(f, aof_writes),
+		  SNAP_SUM(f, aof_fsyncs), SNAP_SUM(f, aof_errors),
+		  err ? strerror(err) : "");
+	for (int i = 0; i < f->nparts; i++)
+		text_addf(t, "shard%d_aof_size:%llu\r\n", f->first + i,
+			  (unsigned long long)snap_at(f, i)->aof_size);
 }
 
 /* "# Stats": connection, command, network, keyspace and error counters

@@ -265,6 +265,13 @@ static void fo_flush(struct ap_shard *s, struct ap_fanout *f)
 		removed += ap_db_size(db);
 		ap_db_flush(db);
 	}
+	if (f->opt[0] >= 0) {
+		struct ap_arg a = {"FLUSHDB", 7};
+		ap_plog_fanout_cmd(s, f, (unsigned)f->opt[0], 1, &a);
+	} else {
+		struct ap_arg a = {"FLUSHALL", 8};
+		ap_plog_fanout_cmd(s, f, 0, 1, &a);
+	}
 	ap_keyspace_stats(s->ks)->dirty += removed;
 	ap_txn_watch_touch_db(s, f->opt[0] >= 0 ? (int)f->opt[0] : -1);
 }
@@ -492,6 +499,13 @@ static void cmd_randomkey(struct ap_cmd_ctx *c)
 static void fo_swapdb(struct ap_shard *s, struct ap_fanout *f)
 {
 	ap_keyspace_swap_db(s->ks, (unsigned)f->opt[0], (unsigned)f->opt[1]);
+	char a0[24], a1[24];
+	struct ap_arg a[3] = {
+		{"SWAPDB", 6},
+		{a0, (size_t)snprintf(a0, sizeof(a0), "%lld", f->opt[0])},
+		{a1, (size_t)snprintf(a1, sizeof(a1), "%lld", f->opt[1])},
+	};
+	ap_plog_fanout_cmd(s, f, 0, 3, a);
 	ap_keyspace_stats(s->ks)->dirty++;
 	ap_txn_watch_touch_db(s, (int)f->opt[0]);
 	ap_txn_watch_touch_db(s, (int)f->opt[1]);

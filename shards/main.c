@@ -81,6 +81,9 @@ int main(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* A file size limit makes a log write fail with EFBIG, handled as
+	 * any write error, instead of killing the server. */
+	sigaction(SIGXFSZ, &sa, NULL);
 
 	struct ap_server *srv = ap_server_create(&cfg, err, sizeof(err));
 	if (!srv)

@@ -40,7 +40,8 @@ struct ap_exec {
 	struct ap_multi *m;
 	struct ap_txn *t; /* NULL with one shard */
 	int pos;
-	bool running; /* inside exec_continue: completions do not recurse */
+	bool running;	  /* inside exec_continue: completions do not recurse */
+	bool logged_part; /* its records form one part in the log */
 };
 
 struct ap_watched {
@@ -68,6 +69,14 @@ bool ap_multi_queues(const struct ap_cmd *cmd)
 	return strcmp(n, "exec") && strcmp(n, "discard") &&
 	       strcmp(n, "multi") && strcmp(n, "watch") && strcmp(n, "quit") &&
 	       strcmp(n, "reset");
+}
+
+bool ap_multi_writes(const struct ap_client *c)
+{
+	for (int i = 0; c->multi && i < c->multi->n; i++)
+		if (c->multi->cmds[i].cmd->flags & AP_CMD_WRITE)
+			return true;
+	return false;
 }
 
 /* Replies the queueing error and flags the transaction. */
@@ -366,6 +375,8 @@ static void exec_end(struct ap_client *c)
 {
 	struct ap_exec *e = c->exec;
 	struct ap_shard *s = c->shard;
+	if (e->logged_part)
+		ap_plog_part_end(s);
 	if (e->t)
 		ap_txn_finish(s, e->t);
 	multi_free(e->m);
@@ -406,7 +417,20 @@ bool ap_multi_exec_continue(struct ap_client *c)
 
 static void exec_begin_run(struct ap_client *c)
 {
-	ap_reply_array(&c->reply, (size_t)c->exec->m->n);
+	struct ap_shard *s = c->shard;
+	struct ap_exec *e = c->exec;
+	ap_reply_array(&c->reply, (size_t)e->m->n);
+	/* With one shard the whole EXEC runs now, in this tick: its records
+	 * form one part of the log, recovered whole or not at all. */
+	if (s->plog.on && s->srv->nshards == 1) {
+		for (int i = 0; i < e->m->n && !e->logged_part; i++)
+			e->logged_part =
+				e->m->cmds[i].cmd->flags & AP_CMD_WRITE;
+		if (e->logged_part) {
+			uint64_t mask[AP_SHARDS_MAX / 64] = {1};
+			ap_plog_part_begin(s, ap_plog_txid(s), mask);
+		}
+	}
 	exec_run(c);
 }
 

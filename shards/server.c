@@ -132,6 +132,15 @@ static inline struct ap_spsc *ring(struct ap_server *srv, int from, int to)
 
 void ap_shard_send(struct ap_shard *s, int to, struct ap_msg *m)
 {
+	if (AP_UNLIKELY(ap_plog_must_hold(s))) {
+		ap_plog_hold_msg(s, to, m);
+		return;
+	}
+	ap_shard_send_now(s, to, m);
+}
+
+void ap_shard_send_now(struct ap_shard *s, int to, struct ap_msg *m)
+{
 	struct ap_outbox *ob = &s->outbox[to];
 	m->from = (uint16_t)s->id;
 	m->next = NULL;
@@ -352,7 +361,18 @@ static void *shard_main(void *arg)
 	ap_keyspace_set_active_expire(s->ks, s->cfg.active_expire);
 	s->now_ms = ap_unix_ms();
 	s->st.ops_sample_ms = s->now_ms;
+	if (srv->cfg.appendonly &&
+	    ap_persist_shard_start(s, s->loop_why, sizeof(s->loop_why)) < 0) {
+		atomic_store(&s->ready, -1);
+		return NULL;
+	}
 	if (s->id == 0) {
+		/* Clients come once every shard has its data and the data
+		 * set's manifest names the files being written. */
+		atomic_store(&s->ready, 2);
+		while (!atomic_load(&srv->persist_go) &&
+		       !atomic_load(&srv->stop))
+			usleep(1000);
 		for (int i = 0; i < srv->listen_count; i++) {
 			int rc = ap_net_listen(s->loop, srv->listen_fd[i]);
 			if (rc < 0) {
@@ -378,6 +398,8 @@ static void *shard_main(void *arg)
 		if (AP_UNLIKELY(s->paused_clients))
 			ap_client_pause_check(s);
 		ap_client_run_pending(s);
+		if (s->plog.on)
+			ap_plog_tick(s);
 		bool spilled = flush_outboxes(s);
 		uint64_t now_us = ap_time_us();
 		if ((int64_t)now_us >= s->next_cron_us)
@@ -407,7 +429,10 @@ static void *shard_main(void *arg)
 		atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
 		s->st.ticks++;
 	}
-	/* Stop: close clients, let the loop deliver the closes. */
+	/* Stop: what the log holds goes to disk, then clients close and the
+	 * loop delivers the closes. */
+	if (s->plog.on)
+		ap_plog_close(s);
 	for (struct ap_client *c = s->clients; c; c = c->next)
 		ap_client_close(c, true);
 	for (int i = 0; i < 100 && s->clients; i++) {
@@ -553,23 +578,49 @@ struct ap_server *ap_server_create(const struct ap_config *cfg, char *err,
 		s->outbox = ap_calloc((size_t)srv->nshards, sizeof(*s->outbox));
 		s->cmdstats = ap_calloc(ap_shard_cmdstat_count(),
 					sizeof(*s->cmdstats));
+		ap_plog_init(s);
 	}
+	if (srv->cfg.appendonly &&
+	    ap_persist_server_prepare(srv, err, err_size) < 0)
+		return NULL;
+	/* All shards start at once: each loads its part of the data set in
+	 * parallel (persistence), then shard 0 waits for go to accept. */
 	for (int i = 0; i < srv->nshards; i++) {
 		struct ap_shard *s = &srv->shards[i];
 		if (pthread_create(&s->thread, NULL, shard_main, s) != 0)
 			ap_fatal("pthread_create failed: %s", strerror(errno));
+	}
+	bool failed = false;
+	for (int i = 0; i < srv->nshards; i++) {
+		struct ap_shard *s = &srv->shards[i];
 		while (atomic_load(&s->ready) == 0)
 			usleep(1000);
-		if (atomic_load(&s->ready) < 0) {
+		if (atomic_load(&s->ready) < 0 && !failed) {
 			snprintf(err, err_size, "shard %d failed to start: %s",
 				 i, s->loop_why);
-			atomic_store(&srv->stop, 1);
-			return NULL;
+			failed = true;
 		}
-		if (s->loop_why[0] && i == 0)
-			ap_log(AP_LOG_WARNING, "event loop: epoll, because %s",
-			       s->loop_why);
 	}
+	if (!failed && srv->cfg.appendonly &&
+	    ap_persist_server_ready(srv, err, err_size) < 0)
+		failed = true;
+	if (!failed) {
+		atomic_store(&srv->persist_go, 1);
+		while (atomic_load(&srv->shards[0].ready) == 2)
+			usleep(1000);
+		if (atomic_load(&srv->shards[0].ready) < 0) {
+			snprintf(err, err_size, "shard 0 failed to start: %s",
+				 srv->shards[0].loop_why);
+			failed = true;
+		}
+	}
+	if (failed) {
+		atomic_store(&srv->stop, 1);
+		return NULL;
+	}
+	if (srv->shards[0].loop_why[0])
+		ap_log(AP_LOG_WARNING, "event loop: epoll, because %s",
+		       srv->shards[0].loop_why);
 	ap_log(AP_LOG_NOTICE,
 	       "Apiary %s ready: %d shard%s on %s, port %d, pid %d",
 	       AP_VERSION_STRING, srv->nshards, srv->nshards > 1 ? "s" : "",
@@ -607,6 +658,7 @@ void ap_server_destroy(struct ap_server *srv)
 			ap_keyspace_destroy(s->scratch[k]);
 		ap_txn_shard_deinit(s);
 		ap_blk_shard_deinit(s);
+		ap_plog_deinit(s);
 		ap_free(s->outbox);
 		ap_free(s->cmdstats);
 	}

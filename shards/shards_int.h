@@ -25,6 +25,7 @@
 #include "core/reply.h"
 #include "net/net.h"
 #include "net/resp.h"
+#include "persist/persist.h"
 #include "shards/shards.h"
 #include "shards/spsc.h"
 
@@ -35,9 +36,45 @@ typedef void ap_msg_fn(struct ap_shard *s, struct ap_msg *m);
 
 struct ap_msg {
 	ap_msg_fn *run;
-	struct ap_msg *next; /* spill list */
+	struct ap_msg *next; /* spill list, or the log's held list */
 	uint16_t from;	     /* sender shard */
 	uint16_t home;	     /* shard that started the exchange */
+	uint16_t held_to;    /* held until durable (plog.c): destination */
+	uint64_t held_need;  /* ... and the log offset it waits for */
+};
+
+/* A shard's append-only log (plog.c). Offsets are byte offsets in the
+ * current log file. */
+struct ap_client;
+struct ap_plog {
+	bool on;       /* appendonly: this shard logs */
+	bool always;   /* appendfsync always: replies wait for fsync */
+	bool everysec; /* appendfsync everysec */
+	int fd;
+	uint64_t seq; /* the log file's sequence number */
+	char path[AP_CONFIG_STR_MAX * 2 + 2 + AP_PERSIST_FILE_NAME_SIZE];
+	struct ap_persist_enc cur; /* records of this tick on */
+	struct ap_persist_enc out; /* records being written */
+	uint64_t out_off;	   /* file offset of out's first byte */
+	size_t out_done;	   /* bytes of out written */
+	bool out_keep;		   /* keep out until its fsync succeeds */
+	bool inflight;		   /* op is in the kernel */
+	struct ap_net_file_op op;
+	uint64_t end;	      /* offset after the last record */
+	uint64_t written;     /* bytes known written */
+	uint64_t synced;      /* bytes known on disk (fsynced) */
+	uint64_t durable;     /* what held replies wait for (always) */
+	uint64_t sync_target; /* an fsync alone in flight covers this */
+	int64_t last_sync_ms;
+	/* Faults: the errno of the failing write (0 when fine) and when to
+	 * retry it. */
+	int err;
+	int64_t retry_ms;
+	/* Held until durable: messages (FIFO, ascending need) and clients. */
+	struct ap_msg *msg_head, *msg_tail;
+	struct ap_client *held_head, *held_tail;
+	/* Statistics (INFO persistence). */
+	uint64_t stat_writes, stat_fsyncs, stat_bytes, write_errors, too_big;
 };
 
 /* Per destination: messages that did not fit in the ring yet. */
@@ -74,12 +111,13 @@ enum ap_client_flags {
 	AP_CF_NO_EVICT = 1 << 8,
 	AP_CF_NO_TOUCH = 1 << 9,
 	AP_CF_KILLED = 1 << 10,
-	AP_CF_PAUSED = 1 << 11,	     /* held by CLIENT PAUSE */
-	AP_CF_IN_PROCESS = 1 << 12,  /* its input is being parsed right now */
-	AP_CF_SOCKET_GONE = 1 << 13, /* the loop's closed callback came */
-	AP_CF_LOCKWAIT = 1 << 14,    /* its next command waits for a lock */
-	AP_CF_MULTI = 1 << 15,	     /* inside MULTI: commands are queued */
-	AP_CF_DIRTY_EXEC = 1 << 16,  /* a queued command was refused */
+	AP_CF_PAUSED = 1 << 11,	      /* held by CLIENT PAUSE */
+	AP_CF_IN_PROCESS = 1 << 12,   /* its input is being parsed right now */
+	AP_CF_SOCKET_GONE = 1 << 13,  /* the loop's closed callback came */
+	AP_CF_LOCKWAIT = 1 << 14,     /* its next command waits for a lock */
+	AP_CF_MULTI = 1 << 15,	      /* inside MULTI: commands are queued */
+	AP_CF_DIRTY_EXEC = 1 << 16,   /* a queued command was refused */
+	AP_CF_DURABLE_WAIT = 1 << 17, /* output waits for the log (plog.c) */
 };
 
 struct ap_client {
@@ -137,6 +175,10 @@ struct ap_client {
 	struct ap_client *span_next;	  /* shard's span_waiters list */
 	int blk_remote;			  /* shard of a remote blocked
 					     command in flight, or -1 */
+	/* appendfsync always: output leaves once the log is durable up to
+	 * durable_need (on the shard's held list while AP_CF_DURABLE_WAIT). */
+	uint64_t durable_need;
+	struct ap_client *held_next;
 };
 
 /* The commands of a squash group bound for one remote shard, executed
@@ -347,6 +389,7 @@ struct ap_shard {
 	char loop_why[256];
 	struct ap_txn_shard txn;
 	struct ap_blk_shard blk;
+	struct ap_plog plog;
 	struct ap_client *span_waiters; /* blocked across shards */
 	/* shared */
 	alignas(AP_PAD_ALIGN) _Atomic int sleeping;
@@ -368,7 +411,13 @@ struct ap_server {
 	char run_id[41];
 	char executable[1024];
 	_Atomic uint64_t next_client_id;
-	_Atomic uint64_t next_txn_id;	/* one fetch-add per transaction */
+	_Atomic uint64_t next_txn_id; /* one fetch-add per transaction */
+	_Atomic int persist_errors;   /* shards whose log is failing */
+	_Atomic int persist_errno;    /* the last failure's errno */
+	_Atomic int persist_go;	      /* the data set is loaded and named */
+	struct ap_persist_plan *plan; /* what to load at start, or NULL */
+	bool persist_reshard;	      /* the shard count changed */
+	char persist_dir[AP_CONFIG_STR_MAX * 2 + 2];
 	_Atomic int stop;		/* stop requested */
 	_Atomic uint32_t clients;	/* connected clients, all shards */
 	_Atomic int paused_until_ms_hi; /* unused */
@@ -381,8 +430,12 @@ static inline bool ap_txn_any_held(const struct ap_shard *s)
 }
 
 /* --- server.c: mesh, messages, shard loop ---------------------------- */
-/* Sends m to shard `to` (staged; published at the end of the tick). */
+/* Sends m to shard `to` (staged; published at the end of the tick).
+ * Under appendfsync always it first waits until the records this shard
+ * logged so far are durable (plog.c). */
 void ap_shard_send(struct ap_shard *s, int to, struct ap_msg *m);
+/* Sends m at once, durable or not (the log's release of held ones). */
+void ap_shard_send_now(struct ap_shard *s, int to, struct ap_msg *m);
 /* Shard that owns a key. */
 static inline int ap_shard_of_key(const struct ap_server *srv, const char *key,
 				  size_t len)
@@ -418,6 +471,9 @@ void ap_client_run_pending(struct ap_shard *s);
 void ap_client_close(struct ap_client *c, bool after_flush);
 /* Flushes output and enforces the output buffer limits. */
 void ap_client_flush(struct ap_client *c);
+/* As ap_client_flush, without waiting for the log (it was durable when
+ * the output was written). */
+void ap_client_flush_durable(struct ap_client *c);
 /* Runs one (queued) command of an EXEC that holds its locks: here, or on
  * its shard (the client then waits). */
 void ap_client_run_one(struct ap_client *c, const struct ap_cmd *cmd, int argc,
@@ -477,6 +533,9 @@ struct ap_fanout {
 	long long opt[4];
 	int first; /* shard of parts[0] */
 	int nparts;
+	/* A write fanned out to every shard (FLUSHALL, SWAPDB) logs one part
+	 * per shard of this transaction (plog.c); 0 when not logged. */
+	uint64_t txid;
 	struct ap_fanout_part parts[];
 };
 /* Starts a fan-out over shards [first, first+count) for client c (which
@@ -551,6 +610,8 @@ void ap_client_batch_continue(struct ap_shard *s, struct ap_xbatch *b);
 extern const struct ap_cmd ap_cmds_multi[];
 /* Is cmd queued (not run) by a client inside MULTI? */
 bool ap_multi_queues(const struct ap_cmd *cmd);
+/* Whether the client's queued transaction has a write command. */
+bool ap_multi_writes(const struct ap_client *c);
 /* Queues cmd (or replies why it cannot be, flagging the transaction). */
 void ap_multi_queue(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 		    const struct ap_arg *argv);
@@ -566,3 +627,59 @@ extern const struct ap_cmd ap_cmds_introspect[];
 void ap_info_reply(struct ap_client *c, int argc, const struct ap_arg *argv);
 
 #endif
+
+/* --- pstart.c: the data set at start ------------------------------------ */
+/* Main thread, before the shards start: checks and plans the data set
+ * under dir/appenddirname (creating the directory). */
+int ap_persist_server_prepare(struct ap_server *srv, char *err,
+			      size_t err_size);
+/* Shard thread, before it serves: loads its part, opens its log. */
+int ap_persist_shard_start(struct ap_shard *s, char *err, size_t err_size);
+/* Main thread, every shard loaded: writes the manifest if it changed. */
+int ap_persist_server_ready(struct ap_server *srv, char *err, size_t err_size);
+
+/* --- plog.c: the append-only log of a shard ---------------------------- */
+extern const struct ap_cmd_prop_ops ap_plog_prop_ops;
+void ap_plog_init(struct ap_shard *s);
+void ap_plog_deinit(struct ap_shard *s);
+/* Opens (creates) this shard's log number seq under dir for appending at
+ * its end. Blocking; at start. Returns 0 or -errno with err set. */
+int ap_plog_open(struct ap_shard *s, const char *dir, uint64_t seq, bool fresh,
+		 char *err, size_t err_size);
+/* Writes out what is recorded and waits for it (the loop is stopping),
+ * fsyncs and closes the file. */
+void ap_plog_close(struct ap_shard *s);
+/* End of a tick: submits the records of the tick (group commit). */
+void ap_plog_tick(struct ap_shard *s);
+/* Something is recorded but not yet written, or waits for the disk. */
+bool ap_plog_busy(const struct ap_shard *s);
+/* Records (the shard's log is on: s->plog.on). */
+void ap_plog_cmd(struct ap_shard *s, unsigned db, int argc,
+		 const struct ap_arg *argv);
+void ap_plog_entry(struct ap_shard *s, unsigned db, const struct ap_entry *e);
+void ap_plog_del(struct ap_shard *s, unsigned db, const char *key, size_t klen);
+/* One shard's part of multi-shard transaction txid, whose participants
+ * are the set bits of mask (AP_SHARDS_MAX bits): records between begin
+ * and end are recovered only if every participant logged its part. */
+void ap_plog_part_begin(struct ap_shard *s, uint64_t txid,
+			const uint64_t *mask);
+void ap_plog_part_end(struct ap_shard *s);
+/* A new transaction id for a logged part (above every recovered one). */
+uint64_t ap_plog_txid(struct ap_shard *s);
+/* Records a command a fan-out runs on every shard (FLUSHALL, FLUSHDB,
+ * SWAPDB): as one shard's part of transaction f->txid, over every shard,
+ * so that recovery applies it on all shards or none. */
+void ap_plog_fanout_cmd(struct ap_shard *s, const struct ap_fanout *f,
+			unsigned db, int argc, const struct ap_arg *argv);
+/* After a command ran on the shard's keyspace: records it as called if
+ * it changed data and did not record its own form. */
+void ap_plog_exec_after(struct ap_shard *s, struct ap_cmd_ctx *ctx);
+/* appendfsync always: c's output waits for what is logged so far. */
+bool ap_plog_hold_client(struct ap_shard *s, struct ap_client *c);
+/* appendfsync always: m waits for what is logged so far. */
+void ap_plog_hold_msg(struct ap_shard *s, int to, struct ap_msg *m);
+/* Whether output must wait for the log now. */
+static inline bool ap_plog_must_hold(const struct ap_shard *s)
+{
+	return s->plog.always && s->plog.end > s->plog.durable;
+}

@@ -99,6 +99,10 @@ struct split_part {
 struct split_op {
 	struct ap_client *c;
 	const struct ap_cmd *cmd;
+	/* Logged as a multi-shard transaction: its id (0: not logged) and
+	 * the shards with a part. Read-only once the parts are sent. */
+	uint64_t txid;
+	uint64_t mask[AP_SHARDS_MAX / 64];
 	int remaining;
 	int ngroups;
 	int *group_shard;	   /* shard of each key group, in order */
@@ -224,15 +228,26 @@ static void split_part_back(struct ap_shard *s, struct ap_msg *m)
 		split_finish(s, p->op);
 }
 
-static void split_part_run(struct ap_shard *s, struct ap_msg *m)
+/* Runs a split part on its shard, logged as that shard's part of the
+ * split's transaction. */
+static void split_part_exec(struct ap_shard *s, struct split_part *p)
 {
-	struct split_part *p = (struct split_part *)m;
 	struct ap_reply r;
 	ap_reply_init(&r, &p->out, p->proto);
 	r.on_error = ap_shard_count_error;
 	r.on_error_ctx = s;
+	bool part = s->plog.on && p->op->txid;
+	if (part)
+		ap_plog_part_begin(s, p->op->txid, p->op->mask);
 	run_cmd_on(s, p->cmd, s->ks, p->db_idx, &r, p->argc, p->argv, NULL,
 		   NULL, true);
+	if (part)
+		ap_plog_part_end(s);
+}
+
+static void split_part_run(struct ap_shard *s, struct ap_msg *m)
+{
+	split_part_exec(s, (struct split_part *)m);
 	m->run = split_part_back;
 	ap_shard_send(s, m->home, m);
 }
@@ -286,21 +301,19 @@ static struct split_op *split_prepare(struct ap_client *c,
 		p->m.home = (uint16_t)s->id;
 		op->parts[sh] = p;
 		op->remaining++;
+		op->mask[sh / 64] |= 1ull << (sh % 64);
 	}
 	ap_free(tmp);
 	ap_free(cnt);
+	if (s->plog.on && op->remaining > 1 && (cmd->flags & AP_CMD_WRITE))
+		op->txid = ap_plog_txid(s);
 	return op;
 }
 
 /* Runs this shard's part of a split command in place. */
 static void split_part_here(struct ap_shard *s, struct split_part *p)
 {
-	struct ap_reply r;
-	ap_reply_init(&r, &p->out, p->proto);
-	r.on_error = ap_shard_count_error;
-	r.on_error_ctx = s;
-	run_cmd_on(s, p->cmd, s->ks, p->db_idx, &r, p->argc, p->argv, NULL,
-		   NULL, true);
+	split_part_exec(s, p);
 }
 
 /* Sends the parts and runs the local one (inside an EXEC, whose locks
@@ -377,6 +390,11 @@ struct gather_op {
 struct gather_part {
 	struct ap_msg m;
 	struct gather_op *op;
+	/* A write-back is logged as one shard's part of transaction txid
+	 * (0: not logged) over the shards in mask (both owned by the
+	 * part). */
+	uint64_t txid;
+	uint64_t mask[AP_SHARDS_MAX / 64];
 	int n;
 	int *idx;		   /* into op->keys */
 	struct ap_entry **entries; /* fetched, or to write (NULL: delete) */
@@ -439,6 +457,9 @@ static void gather_done(struct ap_shard *s, struct gather_op *op)
 static void gather_part_apply(struct ap_shard *s, struct gather_part *p)
 {
 	struct gather_op *op = p->op;
+	bool part = p->write && s->plog.on && p->txid;
+	if (part)
+		ap_plog_part_begin(s, p->txid, p->mask);
 	for (int i = 0; i < p->n; i++) {
 		struct gkey *k = &op->keys[p->idx[i]];
 		struct ap_db *db = ap_keyspace_db(s->ks, k->db);
@@ -447,16 +468,22 @@ static void gather_part_apply(struct ap_shard *s, struct gather_part *p)
 				ap_db_lookup(db, k->key, k->klen, AP_LK_READ);
 			p->entries[i] = e ? ap_entry_dup(e) : NULL;
 		} else if (p->entries[i]) {
+			if (s->plog.on)
+				ap_plog_entry(s, k->db, p->entries[i]);
 			ap_db_attach(db, p->entries[i], k->key, k->klen, true);
 			p->entries[i] = NULL;
 			ap_keyspace_stats(s->ks)->dirty++;
 			ap_txn_watch_touch(s, k->db, k->key, k->klen);
 			ap_blk_signal(s, k->db, k->key, k->klen);
 		} else if (ap_db_delete(db, k->key, k->klen)) {
+			if (s->plog.on)
+				ap_plog_del(s, k->db, k->key, k->klen);
 			ap_keyspace_stats(s->ks)->dirty++;
 			ap_txn_watch_touch(s, k->db, k->key, k->klen);
 		}
 	}
+	if (part)
+		ap_plog_part_end(s);
 }
 
 static void gather_part_back(struct ap_shard *s, struct ap_msg *m)
@@ -522,6 +549,19 @@ static void gather_send(struct ap_shard *s, struct gather_op *op, bool write,
 		ap_free(parts);
 		gather_done(s, op);
 		return;
+	}
+	if (write && s->plog.on && op->remaining > 1) {
+		uint64_t txid = ap_plog_txid(s);
+		uint64_t mask[AP_SHARDS_MAX / 64] = {0};
+		for (int sh = 0; sh < n; sh++)
+			if (parts[sh])
+				mask[sh / 64] |= 1ull << (sh % 64);
+		for (int sh = 0; sh < n; sh++) {
+			if (!parts[sh])
+				continue;
+			parts[sh]->txid = txid;
+			memcpy(parts[sh]->mask, mask, sizeof(mask));
+		}
 	}
 	struct gather_part *local = parts[s->id];
 	for (int sh = 0; sh < n; sh++) {
@@ -866,6 +906,8 @@ void ap_fanout_start(struct ap_client *c, int first, int count,
 	f->first = first;
 	f->nparts = count;
 	f->remaining = count;
+	if (s->plog.on && count > 1 && count == s->srv->nshards)
+		f->txid = ap_plog_txid(s);
 	c->flags |= AP_CF_WAITING;
 	c->inflight++;
 	int local = -1;
