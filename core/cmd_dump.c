@@ -15,6 +15,13 @@
  * checked and ignored, as Redis ignores it unless an LFU maxmemory policy
  * is set (Apiary has none).
  *
+ * RESTORE is recorded (ap_cmd_propagate) as "RESTORE key when payload
+ * ABSTTL REPLACE": the expire time absolute, so a replay at any later
+ * time gives the key the same life, REPLACE since the key was free or
+ * replaced when it ran, and without IDLETIME and FREQ, which are not
+ * data. A restore whose time had passed is recorded as "DEL key" when it
+ * deleted an old key, and not at all otherwise.
+ *
  * Threading: both run on the shard that owns the key.
  */
 #include <string.h>
@@ -104,7 +111,7 @@ static bool restore_opts_parse(struct ap_cmd_ctx *c, struct restore_opts *o)
 /* The absolute expiry of a restored key: AP_NO_EXPIRE for a TTL of 0,
  * else the TTL (ABSTTL) or now + TTL. Sets *expired when that moment is
  * not in the future; a sum past the 64-bit range counts as expired too,
- * as Redis's wrapping sum does. */
+ * as Redis's wrapping sum does (the time is then the lowest one). */
 static int64_t restore_when(struct ap_cmd_ctx *c, long long ttl, bool absttl,
 			    bool *expired)
 {
@@ -116,10 +123,64 @@ static int64_t restore_when(struct ap_cmd_ctx *c, long long ttl, bool absttl,
 		return AP_NO_EXPIRE;
 	if (!absttl && __builtin_add_overflow(ttl, (long long)now, &when)) {
 		*expired = true;
-		return AP_NO_EXPIRE;
+		return INT64_MIN;
 	}
 	*expired = when <= now;
 	return when;
+}
+
+/*
+ * Settles key k (entry e), just given the expire time `when`, which is
+ * not in the future. A live keyspace deletes the key, as Redis creates
+ * nothing for a passed TTL: returns true. A keyspace that is loading
+ * (replaying its log, where nothing expires) keeps it with that time,
+ * since the key lived on when the command first ran; it goes when the
+ * load ends: returns false.
+ *
+ * The keyspace does not tell whether it is loading, so the lookup of the
+ * key, given a time strictly before now, tells: it expires the key unless
+ * loading. That expiry is not one: the counts it added are taken back.
+ */
+static bool expire_settle(struct ap_cmd_ctx *c, const struct ap_arg *k,
+			  struct ap_entry *e, int64_t when)
+{
+	struct ap_keyspace_stats *st = ap_keyspace_stats(c->ks);
+	int64_t now = ap_keyspace_now(c->ks);
+	int64_t t = AP_MIN(when, now - 1);
+	uint64_t expired = st->expired;
+
+	AP_ASSERT(when <= now);
+	/* A time of -1 would read as "no TTL". */
+	if (t == AP_NO_EXPIRE)
+		t--;
+	ap_db_set_expire(c->db, &e, t);
+	e = ap_db_lookup(c->db, k->p, k->len, AP_LK_NOTOUCH);
+	if (e == NULL) {
+		AP_ASSERT(st->expired == expired + 1);
+		st->expired--;
+		st->dirty--;
+		return true;
+	}
+	ap_db_set_expire(c->db, &e, when == AP_NO_EXPIRE ? when - 1 : when);
+	return false;
+}
+
+/* Records the restore of argv[1] with expire time `when` (AP_NO_EXPIRE:
+ * none) in its deterministic form (see the file comment). */
+static void restore_propagate(struct ap_cmd_ctx *c, int64_t when)
+{
+	char buf[AP_INT_STR_SIZE];
+	struct ap_arg argv[6] = {
+		{.p = "RESTORE", .len = 7},
+		c->argv[1],
+		{.p = buf},
+		c->argv[3],
+		{.p = "ABSTTL", .len = 6},
+		{.p = "REPLACE", .len = 7},
+	};
+
+	argv[2].len = ap_ll_to_str(buf, when == AP_NO_EXPIRE ? 0 : when);
+	ap_cmd_propagate(c, 6, argv);
 }
 
 /* Stamps key's access time idle_s seconds in the past (modulo the 24-bit
@@ -185,18 +246,25 @@ static void cmd_restore(struct ap_cmd_ctx *c)
 	if (!restore_decode(c, &v))
 		return;
 	when = restore_when(c, ttl, o.absttl, &expired);
-	if (expired) {
+	bool existed = expired && ap_db_lookup(c->db, key->p, key->len,
+					       AP_LK_NOTOUCH) != NULL;
+	struct ap_entry *e =
+		ap_serial_value_store(c->db, key->p, key->len, &v, when);
+	if (expired && expire_settle(c, key, e, when)) {
 		/* Created and expired at once: only the old key goes. */
-		if (o.replace && ap_db_delete(c->db, key->p, key->len))
+		if (existed) {
+			struct ap_arg argv[2] = {{.p = "DEL", .len = 3}, *key};
+
 			c->dirty++;
-		ap_serial_value_free(&v);
+			ap_cmd_propagate(c, 2, argv);
+		}
 		ap_reply_ok(c->r);
 		return;
 	}
-	(void)ap_serial_value_store(c->db, key->p, key->len, &v, when);
 	if (o.idle >= 0)
 		restore_idle(c, key, o.idle);
 	c->dirty++;
+	restore_propagate(c, when);
 	ap_reply_ok(c->r);
 }
 

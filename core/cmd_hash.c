@@ -412,7 +412,9 @@ static void cmd_hincrby(struct ap_cmd_ctx *c)
  * HINCRBYFLOAT key field increment: long double arithmetic, the result
  * stored and replied in Redis's %.17Lf-trimmed form. Checks in Redis's
  * order: increment syntax, an infinite increment, the key's type, the
- * current value, a NaN or infinite result.
+ * current value, a NaN or infinite result. Recorded (ap_cmd_propagate) as
+ * "HSET key field result": the arithmetic is done once, its text
+ * replayed, as Redis propagates it.
  */
 static void cmd_hincrbyfloat(struct ap_cmd_ctx *c)
 {
@@ -450,6 +452,10 @@ static void cmd_hincrbyfloat(struct ap_cmd_ctx *c)
 	hash_close(c, &w);
 	c->dirty++;
 	ap_reply_bulk(c->r, buf, n);
+
+	struct ap_arg argv[4] = {
+		{.p = "HSET", .len = 4}, c->argv[1], *f, {.p = buf, .len = n}};
+	ap_cmd_propagate(c, 4, argv);
 }
 
 /* --- HRANDFIELD ------------------------------------------------------ */

@@ -167,11 +167,72 @@ static bool expire_when_parse(struct ap_cmd_ctx *c, int64_t base_ms,
 	return true;
 }
 
+/*
+ * Settles key k (entry e), just given the expire time `when`, which is
+ * not in the future. A live keyspace deletes the key, as Redis deletes a
+ * key whose new expire time has passed: returns true. A keyspace that is
+ * loading (replaying its log, where nothing expires) keeps it with that
+ * time, since the key lived on when the command first ran; it goes when
+ * the load ends: returns false.
+ *
+ * The keyspace does not tell whether it is loading, so the lookup of the
+ * key, given a time strictly before now, tells: it expires the key unless
+ * loading. That expiry is a delete by the command, not an expiry: the
+ * counts it added are taken back.
+ */
+static bool expire_settle(struct ap_cmd_ctx *c, const struct ap_arg *k,
+			  struct ap_entry *e, int64_t when)
+{
+	struct ap_keyspace_stats *st = ap_keyspace_stats(c->ks);
+	int64_t now = ap_keyspace_now(c->ks);
+	int64_t t = AP_MIN(when, now - 1);
+	uint64_t expired = st->expired;
+
+	AP_ASSERT(when <= now);
+	/* A time of -1 would read as "no TTL". */
+	if (t == AP_NO_EXPIRE)
+		t--;
+	ap_db_set_expire(c->db, &e, t);
+	e = ap_db_lookup(c->db, k->p, k->len, AP_LK_NOTOUCH);
+	if (e == NULL) {
+		AP_ASSERT(st->expired == expired + 1);
+		st->expired--;
+		st->dirty--;
+		return true;
+	}
+	ap_db_set_expire(c->db, &e, when == AP_NO_EXPIRE ? when - 1 : when);
+	return false;
+}
+
+/*
+ * Records the change of an EXPIRE-family command on argv[1]: "PEXPIREAT
+ * key when", absolute and without NX/XX/GT/LT (their condition was met),
+ * or "DEL key" when the key went.
+ */
+static void expire_propagate(struct ap_cmd_ctx *c, bool deleted, int64_t when)
+{
+	char buf[AP_INT_STR_SIZE];
+	struct ap_arg argv[3] = {
+		{.p = "PEXPIREAT", .len = 9},
+		c->argv[1],
+		{.p = buf},
+	};
+
+	if (deleted) {
+		argv[0] = (struct ap_arg){.p = "DEL", .len = 3};
+		ap_cmd_propagate(c, 2, argv);
+		return;
+	}
+	argv[2].len = ap_ll_to_str(buf, when);
+	ap_cmd_propagate(c, 3, argv);
+}
+
 /* EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key time [NX|XX|GT|LT]: sets the key's
  * expiry to time (seconds or ms if `seconds` is false) after base_ms (now
  * for the relative forms, 0 for the absolute ones). Replies 1 if the
  * expiry was set (a time not after now deletes the key), 0 if the key is
- * missing or the options refused the change. */
+ * missing or the options refused the change. Recorded as PEXPIREAT (or
+ * DEL), so a replay at any later time gives the same expire time. */
 static void expire_generic(struct ap_cmd_ctx *c, int64_t base_ms, bool seconds,
 			   const char *name)
 {
@@ -188,14 +249,13 @@ static void expire_generic(struct ap_cmd_ctx *c, int64_t base_ms, bool seconds,
 		ap_reply_int(c->r, 0);
 		return;
 	}
-	if (when <= ap_keyspace_now(c->ks)) {
-		bool deleted =
-			ap_db_delete(c->db, c->argv[1].p, c->argv[1].len);
-		AP_ASSERT(deleted);
-	} else {
+	bool deleted = false;
+	if (when <= ap_keyspace_now(c->ks))
+		deleted = expire_settle(c, &c->argv[1], e, when);
+	else
 		ap_db_set_expire(c->db, &e, when);
-	}
 	c->dirty++;
+	expire_propagate(c, deleted, when);
 	ap_reply_int(c->r, 1);
 }
 

@@ -16,7 +16,10 @@
  * "quicklist" where Redis 7.2 switches them (see core/list.h).
  *
  * Every command adds to ctx->dirty the number of elements it changed, as
- * Redis's server.dirty.
+ * Redis's server.dirty. A blocking command that serves a pop is recorded
+ * (ap_cmd_propagate) as the non-blocking command on the key it served
+ * (LPOP key, LMOVE src dst from to, LMPOP 1 key end COUNT n), so a log
+ * replay never blocks; LMPOP is recorded the same way.
  *
  * Threading: commands run on the shard thread that owns ctx->ks.
  */
@@ -105,6 +108,29 @@ static bool parse_range(struct ap_cmd_ctx *c, const struct ap_arg *a,
 		return true;
 	ap_reply_error(c->r, msg);
 	return false;
+}
+
+/* The LEFT / RIGHT word of an end, for recorded commands. */
+static struct ap_arg end_arg(enum ap_list_end end)
+{
+	if (end == AP_LIST_HEAD)
+		return (struct ap_arg){.p = "LEFT", .len = 4};
+	return (struct ap_arg){.p = "RIGHT", .len = 5};
+}
+
+/* Records a move from argv[1] to argv[2] as "LMOVE src dst from to". */
+static void propagate_move(struct ap_cmd_ctx *c, enum ap_list_end from,
+			   enum ap_list_end to)
+{
+	struct ap_arg argv[5] = {
+		{.p = "LMOVE", .len = 5},
+		c->argv[1],
+		c->argv[2],
+		end_arg(from),
+		end_arg(to),
+	};
+
+	ap_cmd_propagate(c, 5, argv);
 }
 
 /* --- push ------------------------------------------------------------ */
@@ -544,7 +570,8 @@ static void move_generic(struct ap_cmd_ctx *c, enum ap_list_end from,
 	}
 }
 
-/* move_generic that blocks instead of answering null. */
+/* move_generic that blocks instead of answering null; a move is
+ * recorded as LMOVE. */
 static void bmove_generic(struct ap_cmd_ctx *c, enum ap_list_end from,
 			  enum ap_list_end to, int64_t timeout_ms)
 {
@@ -552,6 +579,7 @@ static void bmove_generic(struct ap_cmd_ctx *c, enum ap_list_end from,
 	switch (ap_list_key_move(c->db, fill_of(c), src->p, src->len, dst->p,
 				 dst->len, from, to, c->r, &c->dirty)) {
 	case AP_LIST_MOVED:
+		propagate_move(c, from, to);
 		break;
 	case AP_LIST_MOVE_EMPTY:
 		if (!ap_cmd_block(c, timeout_ms))
@@ -579,8 +607,28 @@ static void cmd_rpoplpush(struct ap_cmd_ctx *c)
 	move_generic(c, AP_LIST_TAIL, AP_LIST_HEAD);
 }
 
+/* Records a pop of n elements from the key argv[k] as "LMPOP 1 key end
+ * COUNT n". */
+static void propagate_mpop(struct ap_cmd_ctx *c, int k, enum ap_list_end end,
+			   size_t n)
+{
+	char buf[AP_INT_STR_SIZE];
+	struct ap_arg argv[6] = {
+		{.p = "LMPOP", .len = 5},
+		{.p = "1", .len = 1},
+		c->argv[k],
+		end_arg(end),
+		{.p = "COUNT", .len = 5},
+		{.p = buf},
+	};
+
+	argv[5].len = ap_ull_to_str(buf, n);
+	ap_cmd_propagate(c, 6, argv);
+}
+
 /* [B]LMPOP [timeout] numkeys key [key ...] LEFT|RIGHT [COUNT count]:
- * numkeys at argv[nk]; blocks when timeout_ms >= 0. */
+ * numkeys at argv[nk]; blocks when timeout_ms >= 0. A pop is recorded as
+ * LMPOP on the one key served. */
 static void lmpop_generic(struct ap_cmd_ctx *c, int nk, int64_t timeout_ms)
 {
 	long long numkeys, count = -1;
@@ -622,6 +670,7 @@ static void lmpop_generic(struct ap_cmd_ctx *c, int nk, int64_t timeout_ms)
 		n = ap_list_key_pop_reply(c->db, e, fill_of(c), key->p,
 					  key->len, end, n, c->r);
 		c->dirty += n;
+		propagate_mpop(c, k, end, n);
 		return;
 	}
 	if (timeout_ms >= 0 && ap_cmd_block(c, timeout_ms))
@@ -644,7 +693,8 @@ static void cmd_blmpop(struct ap_cmd_ctx *c)
 }
 
 /* BLPOP / BRPOP key [key ...] timeout: [key, element] from the first
- * non-empty list, checked in argument order (WRONGTYPE on the way). */
+ * non-empty list, checked in argument order (WRONGTYPE on the way); a pop
+ * is recorded as "LPOP key" / "RPOP key". */
 static void bpop_generic(struct ap_cmd_ctx *c, enum ap_list_end end)
 {
 	int64_t ms;
@@ -657,10 +707,14 @@ static void bpop_generic(struct ap_cmd_ctx *c, enum ap_list_end end)
 		if (e == NULL)
 			continue;
 		const struct ap_arg *key = &c->argv[k];
+		struct ap_arg argv[2] = {{.p = "LPOP", .len = 4}, *key};
+		if (end == AP_LIST_TAIL)
+			argv[0].p = "RPOP";
 		ap_reply_array(c->r, 2);
 		ap_reply_bulk(c->r, key->p, key->len);
 		c->dirty += ap_list_key_pop_reply(c->db, e, fill_of(c), key->p,
 						  key->len, end, 1, c->r);
+		ap_cmd_propagate(c, 2, argv);
 		return;
 	}
 	if (ap_cmd_block(c, ms))

@@ -18,6 +18,11 @@
  * changes. Members are replied straight from the set, before any
  * mutation that could free them.
  *
+ * SPOP, which removes members chosen at random, is recorded
+ * (ap_cmd_propagate) as the SREM of the members it popped (in batches of
+ * AP_PROPAGATE_BATCH), or as DEL when it took the whole set, so a log
+ * replay removes the same ones.
+ *
  * Threading: commands run on the shard thread that owns ctx->ks.
  */
 #include <limits.h>
@@ -220,9 +225,90 @@ static void cmd_smembers(struct ap_cmd_ctx *c)
 
 /* --- SPOP ------------------------------------------------------------ */
 
+/* Records "DEL key" for argv[1]. */
+static void propagate_del(struct ap_cmd_ctx *c)
+{
+	struct ap_arg argv[2] = {{.p = "DEL", .len = 3}, c->argv[1]};
+
+	ap_cmd_propagate(c, 2, argv);
+}
+
+/*
+ * The members popped by one SPOP with a count, copied out before they
+ * are deleted and recorded as "SREM key member ..." records of at most
+ * AP_PROPAGATE_BATCH members. Collects nothing when nothing records.
+ */
+struct srem_batch {
+	struct ap_cmd_ctx *c;
+	struct ap_arg *argv; /* SREM, key, members; NULL: not recording */
+	size_t *off;	     /* each member's offset in bytes */
+	size_t n;	     /* members held */
+	char *bytes;
+	size_t used;
+	size_t cap;
+};
+
+static void srem_batch_init(struct srem_batch *b, struct ap_cmd_ctx *c)
+{
+	memset(b, 0, sizeof(*b));
+	b->c = c;
+	if (c->prop == NULL)
+		return;
+	b->argv = ap_malloc((2 + AP_PROPAGATE_BATCH) * sizeof(*b->argv));
+	b->off = ap_malloc(AP_PROPAGATE_BATCH * sizeof(*b->off));
+	b->argv[0] = (struct ap_arg){.p = "SREM", .len = 4};
+	b->argv[1] = c->argv[1];
+}
+
+/* Records the members held as one SREM and empties the batch. */
+static void srem_batch_flush(struct srem_batch *b)
+{
+	if (b->n == 0)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		b->argv[2 + i].p = b->bytes + b->off[i];
+	ap_cmd_propagate(b->c, 2 + (int)b->n, b->argv);
+	b->n = 0;
+	b->used = 0;
+}
+
+/* Copies a member about to be popped into the batch. */
+static void srem_batch_add(struct srem_batch *b, const struct ap_set_elem *e)
+{
+	if (b->argv == NULL)
+		return;
+	if (b->n == AP_PROPAGATE_BATCH)
+		srem_batch_flush(b);
+	if (b->bytes == NULL || e->len > b->cap - b->used) {
+		b->cap = AP_MAX(AP_MAX(2 * b->cap, b->used + e->len), 64);
+		b->bytes = ap_realloc(b->bytes, b->cap);
+	}
+	if (e->len > 0)
+		memcpy(b->bytes + b->used, e->str, e->len);
+	b->off[b->n] = b->used;
+	b->argv[2 + b->n].len = e->len;
+	b->used += e->len;
+	b->n++;
+}
+
+/* Records what is left and frees the batch. Without a recorder, the
+ * command is still marked as having recorded its own form. */
+static void srem_batch_finish(struct srem_batch *b)
+{
+	if (b->argv == NULL) {
+		ap_cmd_propagate(b->c, 0, NULL);
+		return;
+	}
+	srem_batch_flush(b);
+	ap_free(b->argv);
+	ap_free(b->off);
+	ap_free(b->bytes);
+}
+
 /*
  * SPOP key and SRANDMEMBER key: one random member replied, nil for a
- * missing key; removed when pop (the key going with its last member).
+ * missing key; removed when pop (the key going with its last member),
+ * recorded as "SREM key member".
  */
 static void random_one(struct ap_cmd_ctx *c, bool pop)
 {
@@ -242,6 +328,10 @@ static void random_one(struct ap_cmd_ctx *c, bool pop)
 	reply_elem(c->r, &el);
 	if (!pop)
 		return;
+	struct ap_arg argv[3] = {{.p = "SREM", .len = 4},
+				 c->argv[1],
+				 {.p = el.str, .len = el.len}};
+	ap_cmd_propagate(c, 3, argv);
 	ap_set_delete_elem(&s, &el);
 	set_store_back(c, 1, e, &s);
 	c->dirty++;
@@ -250,7 +340,8 @@ static void random_one(struct ap_cmd_ctx *c, bool pop)
 /*
  * SPOP key count: `count` distinct random members removed and replied as
  * a set; the whole set (and the key) when count reaches its size. The
- * count is parsed before the key is looked up, as Redis.
+ * count is parsed before the key is looked up, as Redis. Recorded as DEL
+ * (the whole set) or as the SREM of the members popped.
  */
 static void spop_count(struct ap_cmd_ctx *c)
 {
@@ -278,17 +369,22 @@ static void spop_count(struct ap_cmd_ctx *c)
 		reply_members(c->r, &s);
 		(void)ap_db_delete(c->db, c->argv[1].p, c->argv[1].len);
 		c->dirty += len;
+		propagate_del(c);
 		return;
 	}
+	struct srem_batch b;
+	srem_batch_init(&b, c);
 	rng = ap_dict_rng_seed();
 	ap_reply_set(c->r, (size_t)count);
 	for (long long i = 0; i < count; i++) {
 		pick_random(&s, &rng, &el);
 		reply_elem(c->r, &el);
+		srem_batch_add(&b, &el);
 		ap_set_delete_elem(&s, &el);
 	}
 	set_store_back(c, 1, e, &s);
 	c->dirty += (uint64_t)count;
+	srem_batch_finish(&b);
 }
 
 /* SPOP key [count]. */

@@ -26,6 +26,10 @@
  *     (the empty string when stored);
  *   - STORE replaces the destination with a list (no TTL) and replies its
  *     length, or deletes the destination when the result is empty.
+ * The log records SORT ... STORE as called, except a set sorted ALPHA BY
+ * a pattern: its equal values keep the set's iteration order, which
+ * differs between processes (seeded hashing), so it is recorded as what
+ * it stored ("DEL dst" and "RPUSH dst element ...").
  * One difference: Redis converts a listpack-encoded sorted set to a
  * skiplist when it sorts it (OBJECT ENCODING changes); Apiary leaves the
  * value alone.
@@ -844,6 +848,44 @@ static void store_push(struct ap_list_ref *ref, const char *s, size_t len)
 }
 
 /*
+ * Records the list obj (enc) just stored at dst as "DEL dst" then "RPUSH dst
+ * element ..." of at most AP_PROPAGATE_BATCH elements each (see the file
+ * comment). Elements are referenced in the list, which nothing changes
+ * meanwhile; integers are formatted into one buffer per batch slot.
+ */
+static void store_propagate(struct ap_cmd_ctx *c, const struct ap_arg *dst,
+			    void *obj, enum ap_enc enc)
+{
+	struct ap_arg *argv =
+		ap_malloc((2 + AP_PROPAGATE_BATCH) * sizeof(*argv));
+	char(*ibuf)[AP_LP_INTBUF_SIZE] =
+		ap_malloc(AP_PROPAGATE_BATCH * sizeof(*ibuf));
+	struct ap_list_ref ref;
+	struct ap_list_iter it;
+	size_t n = 0;
+
+	argv[0] = (struct ap_arg){.p = "DEL", .len = 3};
+	argv[1] = *dst;
+	ap_cmd_propagate(c, 2, argv);
+	argv[0] = (struct ap_arg){.p = "RPUSH", .len = 5};
+	ap_list_ref_open(&ref, obj, enc, c->cfg->list_max_listpack_size);
+	ap_list_iter_init(&it, ref.l, 0, true);
+	for (; ap_list_iter_valid(&it); ap_list_iter_next(&it)) {
+		struct ap_arg *a = &argv[2 + n];
+
+		a->p = ap_list_iter_get(&it, &a->len, ibuf[n]);
+		if (++n == AP_PROPAGATE_BATCH) {
+			ap_cmd_propagate(c, 2 + (int)n, argv);
+			n = 0;
+		}
+	}
+	if (n > 0)
+		ap_cmd_propagate(c, 2 + (int)n, argv);
+	ap_free(ibuf);
+	ap_free(argv);
+}
+
+/*
  * STORE: builds a list of n items from start (elements, or each GET
  * pattern's value with "" for none), then replaces the destination with
  * it, or deletes the destination when it is empty; replies the length.
@@ -879,6 +921,8 @@ static void output_store(struct sort_job *j, size_t start, size_t n,
 		ap_db_set_object(c->db, dst->p, dst->len, AP_TYPE_LIST, enc,
 				 obj, AP_NO_EXPIRE);
 		c->dirty += total;
+		if (j->is_set && j->o.alpha && j->o.by != NULL)
+			store_propagate(c, dst, obj, enc);
 	} else if (ap_db_delete(c->db, dst->p, dst->len)) {
 		c->dirty++;
 	}

@@ -61,24 +61,115 @@ static struct ap_entry *lookup(struct ap_cmd_ctx *c, int idx, unsigned flags)
 	return ap_db_lookup(c->db, c->argv[idx].p, c->argv[idx].len, flags);
 }
 
+/* An argument holding the C string s, for recorded commands. */
+static struct ap_arg word(const char *s)
+{
+	return (struct ap_arg){.p = s, .len = strlen(s)};
+}
+
+/* Records "DEL key" (argv[idx]) as the command's change. */
+static void propagate_del(struct ap_cmd_ctx *c, int idx)
+{
+	struct ap_arg argv[2] = {word("DEL"), c->argv[idx]};
+
+	ap_cmd_propagate(c, 2, argv);
+}
+
+/* Records "PEXPIREAT key when" (argv[idx]) as the command's change. */
+static void propagate_pexpireat(struct ap_cmd_ctx *c, int idx, int64_t when)
+{
+	char buf[AP_INT_STR_SIZE];
+	struct ap_arg argv[3] = {word("PEXPIREAT"), c->argv[idx], {.p = buf}};
+
+	argv[2].len = ap_ll_to_str(buf, when);
+	ap_cmd_propagate(c, 3, argv);
+}
+
+/*
+ * Settles key k (entry e), just given the expire time `when`, which is
+ * not in the future. A live keyspace deletes the key, as Redis deletes a
+ * key whose new expire time has passed: returns true. A keyspace that is
+ * loading (replaying its log, where nothing expires) keeps it with that
+ * time, since the key lived on when the command first ran; it goes when
+ * the load ends: returns false.
+ *
+ * The keyspace does not tell whether it is loading, so the lookup of the
+ * key, given a time strictly before now, tells: it expires the key unless
+ * loading. That expiry is a delete by the command, not an expiry: the
+ * counts it added are taken back.
+ */
+static bool expire_settle(struct ap_cmd_ctx *c, const struct ap_arg *k,
+			  struct ap_entry *e, int64_t when)
+{
+	struct ap_keyspace_stats *st = ap_keyspace_stats(c->ks);
+	int64_t now = ap_keyspace_now(c->ks);
+	int64_t t = AP_MIN(when, now - 1);
+	uint64_t expired = st->expired;
+
+	AP_ASSERT(when <= now);
+	/* A time of -1 would read as "no TTL". */
+	if (t == AP_NO_EXPIRE)
+		t--;
+	ap_db_set_expire(c->db, &e, t);
+	e = ap_db_lookup(c->db, k->p, k->len, AP_LK_NOTOUCH);
+	if (e == NULL) {
+		AP_ASSERT(st->expired == expired + 1);
+		st->expired--;
+		st->dirty--;
+		return true;
+	}
+	ap_db_set_expire(c->db, &e, when == AP_NO_EXPIRE ? when - 1 : when);
+	return false;
+}
+
 /*
  * Stores argv[val] as the string value of argv[key] with an absolute
- * expire time (or AP_NO_EXPIRE), replacing any old value. A time that has
- * already passed deletes the key instead: the value could never be seen.
- * Counts one change.
+ * expire time (or AP_NO_EXPIRE), replacing any old value, and counts the
+ * change. A time that has already passed leaves no key (see
+ * expire_settle): an old key is deleted, recorded as DEL, and nothing
+ * changes when there was none. Returns true if the key holds the value.
  */
-static void store_string(struct ap_cmd_ctx *c, int key, int val,
+static bool store_string(struct ap_cmd_ctx *c, int key, int val,
 			 int64_t expire_ms)
 {
 	const struct ap_arg *k = &c->argv[key];
 	const struct ap_arg *v = &c->argv[val];
+	bool passed = expire_ms != AP_NO_EXPIRE &&
+		      expire_ms <= ap_keyspace_now(c->ks);
+	bool existed = passed &&
+		       ap_db_lookup(c->db, k->p, k->len, AP_LK_NOTOUCH) != NULL;
+	struct ap_entry *e =
+		ap_db_set_string(c->db, k->p, k->len, v->p, v->len, expire_ms);
 
-	if (expire_ms != AP_NO_EXPIRE && expire_ms <= ap_keyspace_now(c->ks))
-		(void)ap_db_delete(c->db, k->p, k->len);
-	else
-		(void)ap_db_set_string(c->db, k->p, k->len, v->p, v->len,
-				       expire_ms);
+	if (passed && expire_settle(c, k, e, expire_ms)) {
+		if (existed) {
+			c->dirty++;
+			propagate_del(c, key);
+		}
+		return false;
+	}
 	c->dirty++;
+	return true;
+}
+
+/*
+ * Records a SET that stored argv[val] under argv[key] with an expire time
+ * as "SET key value PXAT when": absolute, so a replay at any later time
+ * gives the key the same life, and without NX/XX/GET, whose condition
+ * was met.
+ */
+static void propagate_set_pxat(struct ap_cmd_ctx *c, int key, int val,
+			       int64_t when)
+{
+	char buf[AP_INT_STR_SIZE];
+	struct ap_arg argv[5] = {word("SET"),
+				 c->argv[key],
+				 c->argv[val],
+				 word("PXAT"),
+				 {.p = buf}};
+
+	argv[4].len = ap_ll_to_str(buf, when);
+	ap_cmd_propagate(c, 5, argv);
 }
 
 /*
@@ -263,7 +354,8 @@ static void cmd_get(struct ap_cmd_ctx *c)
  * checks as Redis: syntax, expire value, then (with GET) the old value's
  * type, then the NX/XX condition. With GET the reply is the old value (or
  * nil) whether or not the write happened; without it +OK, or nil when the
- * condition failed.
+ * condition failed. A SET with an expire time is recorded as "SET key
+ * value PXAT when" (a passed time as DEL); others as called.
  */
 static void cmd_set(struct ap_cmd_ctx *c)
 {
@@ -294,7 +386,8 @@ static void cmd_set(struct ap_cmd_ctx *c)
 	}
 	if ((o.flags & OPT_KEEPTTL) && old != NULL)
 		expire_ms = ap_entry_expire(old);
-	store_string(c, 1, 2, expire_ms);
+	if (store_string(c, 1, 2, expire_ms) && o.kind != EXPIRE_NONE)
+		propagate_set_pxat(c, 1, 2, expire_ms);
 	if (!get)
 		ap_reply_ok(c->r);
 }
@@ -312,7 +405,7 @@ static void cmd_setnx(struct ap_cmd_ctx *c)
 
 /*
  * SETEX/PSETEX key ttl value: set with a relative TTL of the given kind;
- * the error names the command.
+ * the error names the command. Recorded as "SET key value PXAT when".
  */
 static void setex_generic(struct ap_cmd_ctx *c, enum expire_kind kind,
 			  const char *name)
@@ -321,7 +414,8 @@ static void setex_generic(struct ap_cmd_ctx *c, enum expire_kind kind,
 
 	if (!expire_to_abs_ms(c, &c->argv[2], kind, name, &expire_ms))
 		return;
-	store_string(c, 1, 3, expire_ms);
+	if (store_string(c, 1, 3, expire_ms))
+		propagate_set_pxat(c, 1, 3, expire_ms);
 	ap_reply_ok(c->r);
 }
 
@@ -341,6 +435,8 @@ static void cmd_psetex(struct ap_cmd_ctx *c)
  * GETEX key [EX|PX|EXAT|PXAT t|PERSIST]: replies the value, then changes
  * the TTL. Checks in Redis's order: syntax, missing key (nil), type, expire
  * value. An absolute time already past deletes the key after the reply.
+ * Recorded as Redis propagates it: "PEXPIREAT key when", DEL for a passed
+ * time, "PERSIST key".
  */
 static void cmd_getex(struct ap_cmd_ctx *c)
 {
@@ -361,19 +457,25 @@ static void cmd_getex(struct ap_cmd_ctx *c)
 		return;
 	reply_entry(c->r, e);
 	if (o.kind != EXPIRE_NONE && expire_ms <= ap_keyspace_now(c->ks)) {
-		(void)ap_db_delete(c->db, c->argv[1].p, c->argv[1].len);
+		if (expire_settle(c, &c->argv[1], e, expire_ms))
+			propagate_del(c, 1);
 		c->dirty++;
 	} else if (o.kind != EXPIRE_NONE) {
 		ap_db_set_expire(c->db, &e, expire_ms);
 		c->dirty++;
+		propagate_pexpireat(c, 1, expire_ms);
 	} else if ((o.flags & OPT_PERSIST) &&
 		   ap_entry_expire(e) != AP_NO_EXPIRE) {
+		struct ap_arg argv[2] = {word("PERSIST"), c->argv[1]};
+
 		ap_db_set_expire(c->db, &e, AP_NO_EXPIRE);
 		c->dirty++;
+		ap_cmd_propagate(c, 2, argv);
 	}
 }
 
-/* GETDEL key: replies the value (nil if missing) and deletes the key. */
+/* GETDEL key: replies the value (nil if missing) and deletes the key;
+ * recorded as "DEL key". */
 static void cmd_getdel(struct ap_cmd_ctx *c)
 {
 	struct ap_entry *e = lookup(c, 1, AP_LK_READ);
@@ -387,6 +489,7 @@ static void cmd_getdel(struct ap_cmd_ctx *c)
 	reply_entry(c->r, e);
 	(void)ap_db_delete(c->db, c->argv[1].p, c->argv[1].len);
 	c->dirty++;
+	propagate_del(c, 1);
 }
 
 /*
@@ -528,7 +631,8 @@ static void cmd_decrby(struct ap_cmd_ctx *c)
  * INCRBYFLOAT key increment: long double arithmetic, the result stored
  * and replied in Redis's %.17Lf-trimmed form, the TTL kept. A current value
  * or increment that is not a float replies AP_ERR_NOT_FLOAT; a NaN or
- * infinite result is refused.
+ * infinite result is refused. Recorded as "SET key result KEEPTTL": the
+ * arithmetic is done once, its text replayed (as Redis propagates it).
  */
 static void cmd_incrbyfloat(struct ap_cmd_ctx *c)
 {
@@ -564,6 +668,10 @@ static void cmd_incrbyfloat(struct ap_cmd_ctx *c)
 	(void)ap_db_set_string(c->db, k->p, k->len, buf, n, expire_ms);
 	c->dirty++;
 	ap_reply_bulk(c->r, buf, n);
+
+	struct ap_arg argv[4] = {
+		word("SET"), *k, {.p = buf, .len = n}, word("KEEPTTL")};
+	ap_cmd_propagate(c, 4, argv);
 }
 
 /* --- APPEND STRLEN ranges -------------------------------------------- */
@@ -588,7 +696,7 @@ static bool check_str_len(struct ap_cmd_ctx *c, unsigned long long len,
 /*
  * APPEND key value: appends to the string (creating it if missing) and
  * replies the new length; the TTL is kept. The result may not exceed
- * proto-max-bulk-len.
+ * proto-max-bulk-len. An empty value appended to a key changes nothing.
  */
 static void cmd_append(struct ap_cmd_ctx *c)
 {
@@ -604,11 +712,12 @@ static void cmd_append(struct ap_cmd_ctx *c)
 	if (e == NULL) {
 		(void)ap_db_set_string(c->db, k->p, k->len, v->p, v->len,
 				       AP_NO_EXPIRE);
+		c->dirty++;
 	} else if (v->len > 0) {
 		char *p = ap_db_str_resize(c->db, &e, old_len + v->len);
 		memcpy(p + old_len, v->p, v->len);
+		c->dirty++;
 	}
-	c->dirty++;
 	ap_reply_int(c->r, (long long)(old_len + v->len));
 }
 

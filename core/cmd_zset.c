@@ -1,7 +1,7 @@
 /*
- * cmd_zset.c - the Redis 7.2 sorted-set commands (all but the blocking
- * BZPOPMIN/BZPOPMAX/BZMPOP, which the shards layer builds on core/zset.h)
- * and the zset type's value operations.
+ * cmd_zset.c - the Redis 7.2 sorted-set commands (the blocking
+ * BZPOPMIN/BZPOPMAX/BZMPOP included: they ask the shards layer to block
+ * with ap_cmd_block) and the zset type's value operations.
  *
  * The value is a sorted set (core/zset.h): a listpack while small, a
  * skiplist with a member index beyond zset-max-listpack-entries /
@@ -10,6 +10,10 @@
  * Redis command reference; where 7.0 and 7.2 differ, 7.2 (ZRANK and
  * ZREVRANK take WITHSCORE; a new set's encoding is chosen from all the
  * pairs of the ZADD that creates it).
+ *
+ * The blocking pops are recorded (ap_cmd_propagate) as the non-blocking
+ * command on the key they served (ZPOPMIN key, ZMPOP 1 key MIN COUNT n),
+ * so a log replay never blocks; ZMPOP is recorded the same way.
  *
  * Writes follow one shape: open the key for writing (an absent key gets
  * a fresh set not yet in the keyspace), mutate the handle, then close,
@@ -963,10 +967,29 @@ static void cmd_zpopmax(struct ap_cmd_ctx *c)
 	pop_generic(c, true);
 }
 
+/* Records a pop of n members from the key argv[k] as "ZMPOP 1 key
+ * MIN|MAX COUNT n". */
+static void propagate_mpop(struct ap_cmd_ctx *c, int k, bool max, size_t n)
+{
+	char buf[AP_INT_STR_SIZE];
+	struct ap_arg argv[6] = {
+		{.p = "ZMPOP", .len = 5},
+		{.p = "1", .len = 1},
+		c->argv[k],
+		{.p = max ? "MAX" : "MIN", .len = 3},
+		{.p = "COUNT", .len = 5},
+		{.p = buf},
+	};
+
+	argv[5].len = ap_ull_to_str(buf, n);
+	ap_cmd_propagate(c, 6, argv);
+}
+
 /*
  * ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops up to count
  * members from the first non-empty set; replies [key, [[member, score],
- * ...]] (nested in both protocols) or a null array.
+ * ...]] (nested in both protocols) or a null array. A pop is recorded as
+ * ZMPOP on the one key served.
  */
 static void zmpop_generic(struct ap_cmd_ctx *c, int nk, int64_t timeout_ms)
 {
@@ -1021,6 +1044,7 @@ static void zmpop_generic(struct ap_cmd_ctx *c, int nk, int64_t timeout_ms)
 		(void)ap_zset_pop(&w.z, max, n, emit_pair, c->r);
 		zset_close(c, &w);
 		c->dirty += n;
+		propagate_mpop(c, k, max, n);
 		return;
 	}
 	if (timeout_ms >= 0 && ap_cmd_block(c, timeout_ms))
@@ -1046,7 +1070,8 @@ static void cmd_bzmpop(struct ap_cmd_ctx *c)
 /*
  * BZPOPMIN / BZPOPMAX key [key ...] timeout: [key, member, score] from the
  * first non-empty set in argument order (WRONGTYPE on the way), else
- * block; the timeout answers a null array.
+ * block; the timeout answers a null array. A pop is recorded as "ZPOPMIN
+ * key" / "ZPOPMAX key".
  */
 static void bzpop_generic(struct ap_cmd_ctx *c, bool max)
 {
@@ -1062,11 +1087,16 @@ static void bzpop_generic(struct ap_cmd_ctx *c, bool max)
 			return;
 		if (res == OPEN_MISSING)
 			continue;
+		struct ap_arg argv[2] = {
+			{.p = max ? "ZPOPMAX" : "ZPOPMIN", .len = 7},
+			c->argv[k],
+		};
 		ap_reply_array(c->r, 3);
 		ap_reply_bulk(c->r, c->argv[k].p, c->argv[k].len);
 		(void)ap_zset_pop(&w.z, max, 1, emit_flat, c->r);
 		zset_close(c, &w);
 		c->dirty++;
+		ap_cmd_propagate(c, 2, argv);
 		return;
 	}
 	if (ap_cmd_block(c, ms))

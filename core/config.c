@@ -177,18 +177,6 @@ static void save_format(const struct ap_config *cfg, char *buf, size_t size)
 	snprintf(buf, size, "%s", cfg->save);
 }
 
-/* Refuses snapshot points until the persistence module exists: nobody
- * must believe data is saved when it is not. */
-static int save_check(const struct ap_config *cfg, char *reason, size_t rsize)
-{
-	if (cfg->save[0] == '\0')
-		return 0;
-	snprintf(reason, rsize,
-		 "persistence is not available yet in this build: no data "
-		 "would be saved (save must be \"\")");
-	return -EINVAL;
-}
-
 /* Parses a memory value as Redis's memtoll: a decimal integer with an
  * optional case-insensitive unit b, k (1000), kb (1024), m, mb, g, gb. */
 static bool mem_parse(const char *s, size_t len, long long *out)
@@ -477,14 +465,17 @@ static const struct directive directives[] = {
 	      INT_MAX, 64),
 	/* persistence */
 	{.name = "save", .type = DT_SPECIAL, .flags = DF_WORDS, FIELD(save),
-	 .def_str = "", .parse = save_parse, .format = save_format,
-	 .check = save_check},
+	 .def_str = "", .parse = save_parse, .format = save_format},
 	/* appendonly takes effect at start (CONFIG SET would need a log
 	 * rewrite to start from the data in memory) */
 	D_BOOL("appendonly", DF_IMMUTABLE, appendonly, 0),
 	D_STR("appenddirname", DF_IMMUTABLE, appenddirname, "appendonlydir",
 	      appenddirname_check),
 	D_BOOL("aof-load-truncated", 0, aof_load_truncated, 1),
+	D_INT("auto-aof-rewrite-percentage", 0, auto_aof_rewrite_pct, 0,
+	      INT_MAX, 100),
+	D_MEM("auto-aof-rewrite-min-size", auto_aof_rewrite_min, 0, LLONG_MAX,
+	      64LL * 1024 * 1024),
 	{.name = "appendfsync", .type = DT_ENUM_STR, FIELD(appendfsync),
 	 .names = appendfsync_names, .def_str = "everysec"},
 	D_STR("dbfilename", 0, dbfilename, "dump.rdb", dbfilename_check),

@@ -89,13 +89,14 @@ struct ap_config {
 	int set_max_listpack_value;
 	int zset_max_listpack_entries;
 	int zset_max_listpack_value;
-	/* persistence (docs/persistence.md): the append-only log per shard
-	 * under dir/appenddirname; snapshots (save rules) are refused until
-	 * they exist. */
+	/* persistence (docs/persistence.md): snapshots (save rules) and the
+	 * append-only log per shard, under dir/appenddirname. */
 	char save[AP_CONFIG_STR_MAX];
 	bool appendonly;
 	char appenddirname[AP_CONFIG_STR_MAX];
 	bool aof_load_truncated;
+	int auto_aof_rewrite_pct;
+	long long auto_aof_rewrite_min;
 	char appendfsync[16];
 	char dbfilename[AP_CONFIG_STR_MAX];
 	char appendfilename[AP_CONFIG_STR_MAX];

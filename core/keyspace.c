@@ -13,6 +13,9 @@
  *           RAW     pointer to a struct strbuf (8)
  *           other   pointer to the collection object (8)
  *
+ * flags: EF_TTL (the TTL section is present), EF_SNAP (snapshot epoch,
+ * see "snapshots").
+ *
  * Fields after the header are unaligned and accessed with memcpy. type_enc
  * holds the type in its high nibble and the encoding in its low nibble.
  * Entries never move during a rehash (only their chain links change); they
@@ -40,6 +43,8 @@
 
 /* Header flag: the entry has the TTL section. */
 #define EF_TTL 0x01u
+/* Header flag: the snapshot epoch of the entry (see "snapshots" below). */
+#define EF_SNAP 0x02u
 /* Bytes of the TTL section: int64 expire time + uint32 volatile index. */
 #define TTL_SECTION_SIZE 12
 #define LRU_MASK	 0xFFFFFFu
@@ -61,6 +66,11 @@
 #define RANDOM_PROBES 128
 /* Raw strings below this size double on growth, above grow by 1/4. */
 #define STRBUF_DOUBLE_MAX (1024 * 1024)
+/* Snapshot walk: buckets and entries looked at per entry of budget. */
+#define SNAP_VISITS_PER_EMIT 16
+/* Entries settled per batch when active expiry's tick finishes an
+ * aborted snapshot (between time checks). */
+#define SNAP_CRON_BATCH 1024
 
 struct ap_entry {
 	struct ap_entry *next;
@@ -99,6 +109,10 @@ struct ap_db {
 	struct table ht[2];
 	ptrdiff_t rehash_idx; /* next ht[0] bucket to move; -1 if not */
 	struct vol vol;
+	/* Snapshot state of the table, which SWAPDB moves with it. */
+	uint64_t snap_cursor; /* walk position (reverse binary, as SCAN) */
+	size_t snap_pending;  /* linked entries of the old epoch */
+	unsigned snap_origin; /* the table's database index at begin */
 };
 
 /* Lazy free: values and flushed tables too big to free in one go, freed
@@ -110,6 +124,15 @@ struct lazy_item {
 	void *obj; /* a collection value */
 	enum ap_type type;
 	enum ap_enc enc;
+	unsigned db; /* snapshot graveyard: the table's database at begin */
+};
+
+/* Snapshot states. FINISHING: aborted, old-epoch entries are still being
+ * brought to the current epoch (silently) before the next begin. */
+enum snap_state {
+	SNAP_IDLE = 0,
+	SNAP_ACTIVE = 1,
+	SNAP_FINISHING = 2,
 };
 
 struct ap_keyspace {
@@ -125,6 +148,16 @@ struct ap_keyspace {
 	uint64_t seed; /* hash seed, fixed for the keyspace's life */
 	uint64_t rng;  /* splitmix64 state for sampling */
 	struct ap_keyspace_stats stats;
+	/* Forkless snapshot (see "snapshots" below). */
+	uint8_t snap_state;    /* enum snap_state */
+	uint8_t snap_epoch;    /* EF_SNAP or 0: the bit of current entries */
+	unsigned snap_db_next; /* databases below have nothing pending */
+	ap_snap_emit_fn *snap_emit;
+	void *snap_arg;
+	uint64_t snap_emitted;
+	/* Tables flushed during the snapshot, still to be walked, freed as
+	 * they are. */
+	struct lazy_item *grave_head, *grave_tail;
 };
 
 /* ------------------------------------------------------- type registry */
@@ -924,6 +957,95 @@ static struct ap_entry **db_find_ptr(struct ap_db *db, const struct ap_entry *e,
 	return NULL;
 }
 
+/* --------------------------------------------------- snapshot epochs */
+
+/* True if e belongs to the snapshot's old epoch: it existed when the
+ * snapshot began and has not been emitted (or settled) yet. */
+static inline bool snap_old(const struct ap_keyspace *ks,
+			    const struct ap_entry *e)
+{
+	return (e->flags & EF_SNAP) != ks->snap_epoch;
+}
+
+/* Stamps e with the current epoch: every entry linked into a table is
+ * current (new, rebuilt after its old version was emitted, or attached
+ * after it left the snapshot's view). Branch-free for the hot paths. */
+static inline void snap_stamp(const struct ap_keyspace *ks, struct ap_entry *e)
+{
+	e->flags = (uint8_t)((e->flags & ~EF_SNAP) | ks->snap_epoch);
+}
+
+/* Emits e (old epoch) as part of database `origin` while the snapshot
+ * is active (nothing while finishing an abort) and stamps it current. */
+static void snap_emit_one(struct ap_keyspace *ks, unsigned origin,
+			  struct ap_entry *e)
+{
+	AP_ASSERT(snap_old(ks, e));
+	if (ks->snap_state == SNAP_ACTIVE) {
+		ks->snap_emit(ks->snap_arg, origin, e);
+		ks->snap_emitted++;
+	}
+	snap_stamp(ks, e);
+}
+
+/* Emits the linked old-epoch entry e of db and counts it done. */
+static void snap_take(struct ap_db *db, struct ap_entry *e)
+{
+	AP_ASSERT(db->snap_pending > 0);
+	snap_emit_one(db->ks, db->snap_origin, e);
+	db->snap_pending--;
+}
+
+/* snap_keep's slow path: a snapshot (or its abort) is under way. */
+static void snap_keep_slow(struct ap_db *db, struct ap_entry *e)
+{
+	if (snap_old(db->ks, e))
+		snap_take(db, e);
+}
+
+/* Before the linked entry e of db is changed, replaced, unlinked or
+ * freed: emits its old version if a snapshot still owes it. One
+ * predictable branch when no snapshot is under way. */
+static inline void snap_keep(struct ap_db *db, struct ap_entry *e)
+{
+	if (AP_UNLIKELY(db->ks->snap_state != SNAP_IDLE))
+		snap_keep_slow(db, e);
+}
+
+/*
+ * ap_db_flush's snapshot path: db's table is still owed entries. While
+ * the snapshot is active its tables become graveyard items, walked (old
+ * entries emitted) and freed by snap_step, and true is returned: the
+ * flush is done, O(1). While finishing an abort nothing is owed: false,
+ * the ordinary flush goes on. Either way the table owes nothing now.
+ */
+static bool snap_flush_to_grave(struct ap_db *db)
+{
+	struct ap_keyspace *ks = db->ks;
+
+	db->snap_pending = 0;
+	if (ks->snap_state != SNAP_ACTIVE)
+		return false;
+	for (int t = 0; t < 2; t++) {
+		struct table *ht = &db->ht[t];
+		if (ht->b == NULL)
+			continue;
+		struct lazy_item *it = ap_calloc(1, sizeof(*it));
+		it->buckets = ht->b;
+		it->bucket_count = table_size(ht);
+		it->db = db->snap_origin;
+		if (ks->grave_tail != NULL)
+			ks->grave_tail->next = it;
+		else
+			ks->grave_head = it;
+		ks->grave_tail = it;
+		memset(ht, 0, sizeof(*ht));
+	}
+	db->rehash_idx = -1;
+	vol_free(&db->vol);
+	return true;
+}
+
 /* Links a new entry (hash h) into the table and, with a TTL, the vector. */
 static void db_link_new(struct ap_db *db, struct ap_entry *e, uint64_t h)
 {
@@ -931,6 +1053,7 @@ static void db_link_new(struct ap_db *db, struct ap_entry *e, uint64_t h)
 	struct table *t = db_rehashing(db) ? &db->ht[1] : &db->ht[0];
 	size_t i = h & t->mask;
 
+	snap_stamp(db->ks, e);
 	e->next = t->b[i];
 	t->b[i] = e;
 	t->used++;
@@ -938,13 +1061,15 @@ static void db_link_new(struct ap_db *db, struct ap_entry *e, uint64_t h)
 		vol_add(db, e);
 }
 
-/* Unlinks *link (in table tbl) from its chain and from the vector. */
+/* Unlinks *link (in table tbl) from its chain and from the vector; a
+ * snapshot gets its old version first. */
 static struct ap_entry *db_unlink(struct ap_db *db, struct ap_entry **link,
 				  int tbl)
 {
 	struct ap_entry *e = *link;
 
 	AP_ASSERT(e != NULL && db->ht[tbl].used > 0);
+	snap_keep(db, e);
 	*link = e->next;
 	e->next = NULL;
 	db->ht[tbl].used--;
@@ -954,12 +1079,15 @@ static struct ap_entry *db_unlink(struct ap_db *db, struct ap_entry **link,
 }
 
 /* Puts ne where *link's entry was, in its chain and in the vector. The
- * old entry is unlinked but not freed. */
+ * old entry is unlinked but not freed; a snapshot gets its old version
+ * first, and ne is current. */
 static void db_swap(struct ap_db *db, struct ap_entry **link,
 		    struct ap_entry *ne)
 {
 	struct ap_entry *old = *link;
 
+	snap_keep(db, old);
+	snap_stamp(db->ks, ne);
 	ne->next = old->next;
 	*link = ne;
 	old->next = NULL;
@@ -1145,9 +1273,13 @@ bool ap_db_delete(struct ap_db *db, const char *key, size_t klen)
 
 /* Frees every entry, both bucket arrays and the volatile vector: in one
  * go (O(n)) when lazy free is off, else the tables go to the lazy list
- * (O(1) here; ap_keyspace_lazy_step frees them). */
+ * (O(1) here; ap_keyspace_lazy_step frees them). During a snapshot that
+ * still owes entries of this table, the tables go to its graveyard
+ * (O(1)): the walk emits their old entries and frees them. */
 void ap_db_flush(struct ap_db *db)
 {
+	if (AP_UNLIKELY(db->snap_pending > 0) && snap_flush_to_grave(db))
+		return;
 	for (int t = 0; t < 2; t++) {
 		struct table *ht = &db->ht[t];
 		if (db->ks->lazy_on && ht->b != NULL) {
@@ -1230,6 +1362,7 @@ void ap_db_set_expire(struct ap_db *db, struct ap_entry **ep, int64_t when_ms)
 	const uint8_t *key;
 
 	AP_ASSERT(e != NULL);
+	snap_keep(db, e);
 	if (when_ms != AP_NO_EXPIRE && entry_has_ttl(e)) {
 		memcpy(e->data, &when_ms, sizeof(when_ms));
 		return;
@@ -1255,6 +1388,7 @@ char *ap_db_str_resize(struct ap_db *db, struct ap_entry **ep, size_t new_len)
 
 	AP_ASSERT(e != NULL && entry_type(e) == AP_TYPE_STRING);
 	AP_ASSERT(new_len <= UINT32_MAX);
+	snap_keep(db, e);
 	if (entry_enc(e) == AP_ENC_RAW) {
 		struct strbuf *sb = strbuf_resize(entry_ptr(e), new_len);
 		entry_ptr_set(e, sb);
@@ -1289,6 +1423,7 @@ void ap_db_str_set_int(struct ap_db *db, struct ap_entry **ep, long long v)
 	int64_t iv = v;
 
 	AP_ASSERT(e != NULL && entry_type(e) == AP_TYPE_STRING);
+	snap_keep(db, e);
 	if (entry_enc(e) == AP_ENC_INT) {
 		memcpy(entry_val(e), &iv, sizeof(iv));
 		return;
@@ -1454,6 +1589,291 @@ struct ap_entry *ap_db_random(struct ap_db *db)
 	return NULL;
 }
 
+/* ----------------------------------------------------------- snapshots */
+
+/*
+ * Forkless snapshots. Every entry carries an epoch bit (EF_SNAP); the
+ * keyspace has a current epoch, flipped by snap_begin, so that at begin
+ * every linked entry is "old" and each table counts its old entries
+ * (snap_pending). An old entry is emitted exactly once, then stamped
+ * current: by the walk, or by snap_keep just before anything changes,
+ * replaces, unlinks or frees it. Entries linked later are stamped current
+ * and never emitted. A table is done when it owes nothing (pending 0).
+ *
+ * The walk uses SCAN's reverse-binary cursor per table. A cursor stands
+ * for a threshold in bit-reversed hash order; one step covers the hashes
+ * of one bucket of the larger table, whose bucket in the smaller table
+ * (while rehashing) covers them too, so a step looks at both. Nothing
+ * changes while a step call runs (emit must not touch the keyspace), so
+ * the smaller table's bucket is looked at once per call and per bucket;
+ * between calls tables may grow, shrink and rehash freely: an old entry
+ * keeps its hash, so it sits below the threshold only if a step has
+ * already emitted it. Entries seen twice are skipped by their bit. A
+ * cursor that wraps with entries still owed would be a bug (asserted).
+ *
+ * FLUSH of a table still owed moves its buckets to the graveyard, which
+ * the walk empties first (emitting old entries, freeing everything);
+ * SWAPDB swaps whole tables with their walk state and origin index, so
+ * both stay O(1). An abort stops emitting at once; old entries are then
+ * settled silently (by snap_step or the keyspace cron) before the next
+ * begin, since one bit cannot tell two snapshots apart.
+ */
+
+/* Work left in one snap_step call: entries to emit (or settle) and
+ * buckets and entries to look at. */
+struct snap_work {
+	size_t emit_left;
+	size_t visit_left;
+};
+
+/* Emits the old entries of one chain of db within w; false when the emit
+ * budget ran out before the chain's end (the chain is then revisited). */
+static bool snap_chain(struct ap_db *db, struct ap_entry *e,
+		       struct snap_work *w)
+{
+	if (w->visit_left > 0)
+		w->visit_left--;
+	for (; e != NULL && db->snap_pending > 0; e = e->next) {
+		if (w->visit_left > 0)
+			w->visit_left--;
+		if (!snap_old(db->ks, e))
+			continue;
+		if (w->emit_left == 0)
+			return false;
+		w->emit_left--;
+		snap_take(db, e);
+	}
+	return true;
+}
+
+/* The two tables of a rehashing db ordered by size. */
+static void snap_tables(struct ap_db *db, const struct table **small,
+			const struct table **large)
+{
+	*small = &db->ht[0];
+	*large = &db->ht[1];
+	if ((*small)->mask > (*large)->mask) {
+		const struct table *t = *small;
+		*small = *large;
+		*large = t;
+	}
+}
+
+/*
+ * Walks db's table from its cursor within w, looking at whole buckets
+ * (an emit budget that runs out mid-chain leaves the cursor there).
+ * Returns true when the table owes nothing more.
+ */
+static bool snap_walk_db(struct ap_db *db, struct snap_work *w)
+{
+	uint64_t v = db->snap_cursor;
+	uint64_t small_seen = UINT64_MAX; /* small bucket looked at already */
+
+	while (db->snap_pending > 0 && w->emit_left > 0 && w->visit_left > 0) {
+		const struct table *t = &db->ht[0], *small = NULL;
+		AP_ASSERT(t->b != NULL);
+		if (db_rehashing(db)) {
+			snap_tables(db, &small, &t);
+			uint64_t sb = v & small->mask;
+			if (sb != small_seen) {
+				if (!snap_chain(db, small->b[sb], w))
+					break;
+				small_seen = sb;
+			}
+		}
+		if (!snap_chain(db, t->b[v & t->mask], w))
+			break;
+		v = cursor_next(v, t->mask);
+		AP_ASSERT(v != 0 || db->snap_pending == 0);
+	}
+	db->snap_cursor = v;
+	return db->snap_pending == 0;
+}
+
+/* Emits the old entries of the first graveyard item and frees every
+ * entry and, at the end, the item's buckets, within w. True when done. */
+static bool snap_grave_step(struct ap_keyspace *ks, struct lazy_item *it,
+			    struct snap_work *w)
+{
+	while (it->pos < it->bucket_count) {
+		if (w->visit_left == 0 || w->emit_left == 0)
+			return false;
+		w->visit_left--;
+		struct ap_entry *e = it->buckets[it->pos];
+		while (e != NULL) {
+			if (snap_old(ks, e)) {
+				if (w->emit_left == 0)
+					break;
+				w->emit_left--;
+				snap_emit_one(ks, it->db, e);
+			}
+			struct ap_entry *next = e->next;
+			entry_dispose(ks, e);
+			if (w->visit_left > 0)
+				w->visit_left--;
+			e = next;
+		}
+		it->buckets[it->pos] = e;
+		if (e != NULL)
+			return false;
+		it->pos++;
+	}
+	ap_free(it->buckets);
+	return true;
+}
+
+/* Hands the graveyard to the lazy list (abort, destruction): what is
+ * left there is freed without being emitted. */
+static void snap_grave_drop(struct ap_keyspace *ks)
+{
+	while (ks->grave_head != NULL) {
+		struct lazy_item *it = ks->grave_head;
+		ks->grave_head = it->next;
+		lazy_push(ks, it);
+	}
+	ks->grave_tail = NULL;
+}
+
+/* Ends the snapshot or its abort: nothing is owed any more. */
+static void snap_end(struct ap_keyspace *ks)
+{
+	AP_ASSERT(ks->grave_head == NULL);
+	ks->snap_state = SNAP_IDLE;
+	ks->snap_emit = NULL;
+	ks->snap_arg = NULL;
+}
+
+/*
+ * Starts a snapshot: flips the epoch (every linked entry is now owed),
+ * resets each table's walk. O(databases). Refused (false) while another
+ * snapshot runs or an abort is being settled.
+ */
+bool ap_keyspace_snap_begin(struct ap_keyspace *ks, ap_snap_emit_fn *emit,
+			    void *arg)
+{
+	AP_ASSERT(emit != NULL);
+	if (ks->snap_state != SNAP_IDLE)
+		return false;
+	AP_ASSERT(ks->grave_head == NULL);
+	ks->snap_epoch ^= EF_SNAP;
+	for (unsigned i = 0; i < ks->db_count; i++) {
+		struct ap_db *db = &ks->dbs[i];
+		db->snap_cursor = 0;
+		db->snap_pending = ap_db_size(db);
+		db->snap_origin = i;
+	}
+	ks->snap_db_next = 0;
+	ks->snap_emit = emit;
+	ks->snap_arg = arg;
+	ks->snap_emitted = 0;
+	ks->snap_state = SNAP_ACTIVE;
+	return true;
+}
+
+/* True while a snapshot is emitting (begun, neither complete nor
+ * aborted). */
+bool ap_keyspace_snap_active(const struct ap_keyspace *ks)
+{
+	return ks->snap_state == SNAP_ACTIVE;
+}
+
+/* True while a snapshot is active or its abort is still being settled:
+ * ap_keyspace_snap_begin refuses until this is false. */
+bool ap_keyspace_snap_busy(const struct ap_keyspace *ks)
+{
+	return ks->snap_state != SNAP_IDLE;
+}
+
+/*
+ * One bounded piece of the walk: the graveyard first, then the tables
+ * from the first one still owed. Emits (or, after an abort, settles) at
+ * most `budget` entries and looks at about budget * SNAP_VISITS_PER_EMIT
+ * buckets and entries, whole chains at a time. Returns true when nothing
+ * is owed: the snapshot (or its abort) has ended and emit is not called
+ * again; also true when no snapshot is under way.
+ */
+bool ap_keyspace_snap_step(struct ap_keyspace *ks, size_t budget)
+{
+	struct snap_work w = {.emit_left = budget};
+
+	if (ks->snap_state == SNAP_IDLE)
+		return true;
+	if (__builtin_mul_overflow(budget, (size_t)SNAP_VISITS_PER_EMIT,
+				   &w.visit_left))
+		w.visit_left = SIZE_MAX;
+	while (ks->grave_head != NULL) {
+		struct lazy_item *it = ks->grave_head;
+		if (!snap_grave_step(ks, it, &w))
+			return false;
+		ks->grave_head = it->next;
+		if (ks->grave_head == NULL)
+			ks->grave_tail = NULL;
+		ap_free(it);
+	}
+	for (; ks->snap_db_next < ks->db_count; ks->snap_db_next++) {
+		if (!snap_walk_db(&ks->dbs[ks->snap_db_next], &w))
+			return false;
+	}
+	snap_end(ks);
+	return true;
+}
+
+/*
+ * Emits key's entry now if the snapshot still owes it, so that a command
+ * may then change its value in place. A cheap no-op when no snapshot is
+ * under way, or when key is absent (expired keys included: they are
+ * emitted as they are, the loader drops them).
+ */
+void ap_db_snap_preserve(struct ap_db *db, const char *key, size_t klen)
+{
+	if (AP_LIKELY(db->ks->snap_state == SNAP_IDLE))
+		return;
+	int tbl;
+	struct ap_entry **link =
+		db_find(db, key, klen, key_hash(db, key, klen), &tbl);
+
+	if (link != NULL)
+		snap_keep_slow(db, *link);
+}
+
+/* As ap_db_snap_preserve, for the linked entry e of db. */
+void ap_db_snap_preserve_entry(struct ap_db *db, struct ap_entry *e)
+{
+	AP_ASSERT(e != NULL);
+	snap_keep(db, e);
+}
+
+/*
+ * Abandons the snapshot: emit is not called again. Flushed tables still
+ * in the graveyard go to the lazy list; old entries of the tables are
+ * settled later (snap_step, ap_keyspace_cron). No-op unless active.
+ */
+void ap_keyspace_snap_abort(struct ap_keyspace *ks)
+{
+	if (ks->snap_state != SNAP_ACTIVE)
+		return;
+	ks->snap_state = SNAP_FINISHING;
+	ks->snap_emit = NULL;
+	ks->snap_arg = NULL;
+	snap_grave_drop(ks);
+	(void)ap_keyspace_snap_step(ks, 0);
+}
+
+/* Entries emitted by the current (or last) snapshot. */
+uint64_t ap_keyspace_snap_emitted(const struct ap_keyspace *ks)
+{
+	return ks->snap_emitted;
+}
+
+/* Settles an aborted snapshot from the cron within the deadline, at least
+ * one batch per tick. */
+static void snap_finish_cycle(struct ap_keyspace *ks, uint64_t deadline_us)
+{
+	while (!ap_keyspace_snap_step(ks, SNAP_CRON_BATCH) &&
+	       ap_time_us() < deadline_us)
+		;
+}
+
 /* ------------------------------------------------------------ keyspace */
 
 /* A keyspace of db_count empty databases; its clock starts at the current
@@ -1481,6 +1901,12 @@ void ap_keyspace_destroy(struct ap_keyspace *ks)
 {
 	if (ks == NULL)
 		return;
+	if (ks->snap_state != SNAP_IDLE) {
+		snap_grave_drop(ks);
+		for (unsigned i = 0; i < ks->db_count; i++)
+			ks->dbs[i].snap_pending = 0;
+		snap_end(ks);
+	}
 	ks->lazy_on = false;
 	for (unsigned i = 0; i < ks->db_count; i++)
 		ap_db_flush(&ks->dbs[i]);
@@ -1528,6 +1954,9 @@ void ap_keyspace_swap_db(struct ap_keyspace *ks, unsigned a, unsigned b)
 
 	ks->dbs[a] = ks->dbs[b];
 	ks->dbs[b] = t;
+	/* A snapshot's walk state and origin travel with each table; a
+	 * table still owed may now sit below the walk's database index. */
+	ks->snap_db_next = AP_MIN(ks->snap_db_next, AP_MIN(a, b));
 }
 
 /* Turns active expiry in ap_keyspace_cron on or off. */
@@ -1645,6 +2074,8 @@ size_t ap_keyspace_cron(struct ap_keyspace *ks, uint64_t budget_us)
 	if (ks->active_expire)
 		expired = expire_cycle(ks, deadline);
 	rehash_cycle(ks, deadline);
+	if (ks->snap_state == SNAP_FINISHING)
+		snap_finish_cycle(ks, deadline);
 	return expired;
 }
 

@@ -121,8 +121,9 @@ void ap_keyspace_set_active_expire(struct ap_keyspace *ks, bool on);
  * expiry in the log is absolute. Expired keys go once loading ends. */
 void ap_keyspace_set_loading(struct ap_keyspace *ks, bool on);
 /* Background work for one loop tick: active expiry over all databases
- * (Redis's sampling algorithm) and incremental rehash, spending at most
- * about budget_us. Returns the keys expired. */
+ * (Redis's sampling algorithm), incremental rehash and settling an
+ * aborted snapshot, spending at most about budget_us. Returns the keys
+ * expired. */
 size_t ap_keyspace_cron(struct ap_keyspace *ks, uint64_t budget_us);
 /* Lazy free (off by default): deleted or overwritten collections bigger
  * than AP_LAZYFREE_THRESHOLD elements, and flushed tables, are queued and
@@ -179,7 +180,8 @@ void ap_db_prefetch_entry(const struct ap_db *db, uint64_t h);
 /* Deletes a key (the value is freed). Returns true if a live key was
  * deleted. */
 bool ap_db_delete(struct ap_db *db, const char *key, size_t klen);
-/* Deletes every key. */
+/* Deletes every key. During a snapshot that still owes keys of this db
+ * the tables are handed to the snapshot walk, which frees them. */
 void ap_db_flush(struct ap_db *db);
 
 /* Unlinks a live key and returns its entry, now owned by the caller (who
@@ -242,5 +244,64 @@ void ap_entry_set_idle_s(const struct ap_keyspace *ks, struct ap_entry *e,
 			 uint64_t idle_s);
 /* Bytes of memory this entry uses (allocation sizes, value included). */
 size_t ap_entry_mem(const struct ap_entry *e);
+
+/* --- snapshots ------------------------------------------------------- */
+
+/*
+ * Forkless, point-in-time snapshot of a whole keyspace (all databases),
+ * docs/persistence.md "Snapshots without fork". One bit per entry tells
+ * whether the running snapshot still owes it; no copy of the data set.
+ *
+ * Contract for code that changes values in place (commands, list/hash/
+ * set/zset helpers): call ap_db_snap_preserve (or _entry) for a key
+ * before the first in-place change of its value, encoding conversions
+ * (ap_entry_obj_set) included. Everything the keyspace itself does
+ * (set/replace, delete, detach, attach over a key, expiry, ap_db_set_
+ * expire, ap_db_str_resize, ap_db_str_set_int, flush, SWAPDB) preserves
+ * on its own.
+ */
+
+/* Called once per entry of the snapshot with the database index the
+ * entry had at begin and the entry as it was then. The entry may be
+ * expired (the loader drops it) or already unlinked (about to be freed);
+ * it is valid during the call only. Must not modify the keyspace. */
+typedef void ap_snap_emit_fn(void *arg, unsigned db, const struct ap_entry *e);
+/* Starts a snapshot: from now on every entry that exists at this instant
+ * is emitted exactly once, as it is at this instant, either by the walk
+ * (ap_keyspace_snap_step) or just before it is first changed, deleted,
+ * overwritten, expired, moved between databases, flushed or swapped.
+ * Entries created after begin are never emitted. O(databases). Returns
+ * false (nothing started) if one is active or still finishing an abort
+ * (ap_keyspace_snap_busy). */
+bool ap_keyspace_snap_begin(struct ap_keyspace *ks, ap_snap_emit_fn *emit,
+			    void *arg);
+/* True while a snapshot is emitting: begun, not complete, not aborted. */
+bool ap_keyspace_snap_active(const struct ap_keyspace *ks);
+/* True while a snapshot is active or an abort is being settled; begin
+ * refuses while this is true. */
+bool ap_keyspace_snap_busy(const struct ap_keyspace *ks);
+/* Walks at most `budget` entries (and about 16 bucket or entry visits
+ * per unit of budget: bounded work per loop tick). Returns true when
+ * every entry has been emitted: the snapshot is complete and ends (emit
+ * is not called again). After an abort it settles up to `budget` entries
+ * silently and returns true once begin may be called again. True when
+ * no snapshot is under way. */
+bool ap_keyspace_snap_step(struct ap_keyspace *ks, size_t budget);
+/* Before a command changes the value of key in db in place (LPUSH into
+ * an existing list, APPEND, HSET, ...): emits the entry's current version
+ * first if the snapshot has not emitted it yet. Cheap no-op when no
+ * snapshot is active (one predictable branch) or key is absent. */
+void ap_db_snap_preserve(struct ap_db *db, const char *key, size_t klen);
+/* The same for an entry already looked up (e linked in db): saves the
+ * second lookup. */
+void ap_db_snap_preserve_entry(struct ap_db *db, struct ap_entry *e);
+/* Stops emitting at once (a write error): the snapshot is abandoned.
+ * Bookkeeping finishes in the background during later snap_step calls
+ * or ap_keyspace_cron ticks (silently, no emit); snap_begin refuses until
+ * it has. No-op when no snapshot is active. */
+void ap_keyspace_snap_abort(struct ap_keyspace *ks);
+/* Progress for INFO: entries emitted so far in this (or the last)
+ * snapshot. */
+uint64_t ap_keyspace_snap_emitted(const struct ap_keyspace *ks);
 
 #endif

@@ -151,7 +151,7 @@ static int reader_fill(struct reader *rd)
 	struct ap_persist_iter *it = &rd->it;
 	uint64_t from = it->end_off;
 	uint64_t left = rd->len - from;
-	uint64_t want = AP_MIN(
+	uint64_t want = AP_MAX(
 		it->want, AP_MIN((uint64_t)AP_PERSIST_LOAD_READ_SIZE, left));
 	size_t kept;
 	int rc;

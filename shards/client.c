@@ -210,11 +210,27 @@ static void client_flush(struct ap_client *c, bool may_hold)
 
 /* --- execution ----------------------------------------------------------- */
 
+/* A snapshot is being written: the keys a write command names keep
+ * their version of the snapshot's instant (written out first if the walk
+ * has not reached them). */
+static void snap_preserve_keys(struct ap_cmd_ctx *ctx)
+{
+	struct ap_keyidx ki;
+	ap_keyidx_init(&ki, ctx->cmd, ctx->argc, ctx->argv);
+	for (size_t k = 0; k < ki.n; k++)
+		ap_db_snap_preserve(ctx->db, ctx->argv[ki.idx[k]].p,
+				    ctx->argv[ki.idx[k]].len);
+	ap_keyidx_deinit(&ki);
+}
+
 void ap_shard_exec(struct ap_shard *s, struct ap_cmd_ctx *ctx)
 {
 	struct ap_cmdstat *cs = &s->cmdstats[ap_shard_cmdstat_idx(ctx->cmd)];
 	uint32_t errors = ctx->r->errors;
 	bool logged = s->plog.on && ctx->ks == s->ks;
+	if (AP_UNLIKELY(ap_keyspace_snap_active(s->ks)) && ctx->ks == s->ks &&
+	    (ctx->cmd->flags & AP_CMD_WRITE))
+		snap_preserve_keys(ctx);
 	if (logged) {
 		ctx->prop = &ap_plog_prop_ops;
 		ctx->prop_arg = s;

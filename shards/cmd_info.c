@@ -428,6 +428,14 @@ static void info_memory(struct text *t, struct ap_shard *home,
 static void info_persistence(struct text *t, struct ap_shard *home,
 			     struct ap_fanout *f)
 {
+	struct ap_server *srv = home->srv;
+	int busy = atomic_load(&srv->snap_busy);
+	int sched = atomic_load(&srv->snap_scheduled);
+	int status = atomic_load(&srv->snap_status);
+	unsigned long long snaps = atomic_load(&srv->snap_count);
+	long long last_s =
+		snaps ? (long long)(atomic_load(&srv->snap_last_ms) / 1000)
+		      : -1;
 	text_addf(t,
 		  "# Persistence\r\n"
 		  "loading:0\r\n"
@@ -438,23 +446,27 @@ static void info_persistence(struct text *t, struct ap_shard *home,
 		  "current_save_keys_processed:0\r\n"
 		  "current_save_keys_total:0\r\n"
 		  "rdb_changes_since_last_save:%llu\r\n"
-		  "rdb_bgsave_in_progress:0\r\n"
+		  "rdb_bgsave_in_progress:%d\r\n"
 		  "rdb_last_save_time:%lld\r\n"
-		  "rdb_last_bgsave_status:ok\r\n"
-		  "rdb_last_bgsave_time_sec:-1\r\n"
+		  "rdb_last_bgsave_status:%s\r\n"
+		  "rdb_last_bgsave_time_sec:%lld\r\n"
 		  "rdb_current_bgsave_time_sec:-1\r\n"
-		  "rdb_saves:0\r\n"
+		  "rdb_saves:%llu\r\n"
 		  "aof_enabled:%d\r\n"
-		  "aof_rewrite_in_progress:0\r\n"
-		  "aof_rewrite_scheduled:0\r\n"
-		  "aof_last_rewrite_time_sec:-1\r\n"
+		  "aof_rewrite_in_progress:%d\r\n"
+		  "aof_rewrite_scheduled:%d\r\n"
+		  "aof_last_rewrite_time_sec:%lld\r\n"
 		  "aof_current_rewrite_time_sec:-1\r\n"
-		  "aof_last_bgrewrite_status:ok\r\n"
-		  "aof_rewrites:0\r\n"
+		  "aof_last_bgrewrite_status:%s\r\n"
+		  "aof_rewrites:%llu\r\n"
 		  "aof_last_write_status:%s\r\n",
-		  SNAP_SUM(f, ks.dirty),
-		  (long long)(home->srv->start_ms / 1000),
-		  home->cfg.appendonly ? 1 : 0,
+		  SNAP_SUM(f, ks.dirty), busy,
+		  (long long)atomic_load(&srv->lastsave_s),
+		  status ? "err" : "ok", last_s, snaps,
+		  home->cfg.appendonly ? 1 : 0, busy && home->cfg.appendonly,
+		  sched && home->cfg.appendonly,
+		  home->cfg.appendonly ? last_s : -1LL, status ? "err" : "ok",
+		  home->cfg.appendonly ? snaps : 0ULL,
 		  SNAP_SUM(f, aof_err) ? "err" : "ok");
 	if (!home->cfg.appendonly)
 		return;

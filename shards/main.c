@@ -43,6 +43,7 @@ static void register_commands(void)
 	ap_cmd_table_add(ap_cmds_server);
 	ap_cmd_table_add(ap_cmds_introspect);
 	ap_cmd_table_add(ap_cmds_multi);
+	ap_cmd_table_add(ap_cmds_persist);
 }
 
 int main(int argc, char **argv)

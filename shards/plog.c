@@ -280,6 +280,8 @@ static void on_written(void *arg, struct ap_net_file_op *op)
 		l->out_keep = false;
 	}
 	release_held(s);
+	if (AP_UNLIKELY(s->psnap.cut_pending != NULL))
+		ap_psnap_cut_check(s);
 }
 
 /* Submits the write of out from out_done (and its fsync). */
@@ -333,8 +335,10 @@ void ap_plog_tick(struct ap_shard *s)
 		return;
 	}
 	if (l->cur.b.len == 0) {
-		if (l->everysec && l->written > l->synced &&
-		    s->now_ms - l->last_sync_ms >= 1000)
+		/* everysec, or a snapshot's cut waiting for the log. */
+		if (l->written > l->synced &&
+		    ((l->everysec && s->now_ms - l->last_sync_ms >= 1000) ||
+		     s->psnap.cut_pending))
 			plog_sync_only(s);
 		return;
 	}
@@ -345,6 +349,14 @@ void ap_plog_tick(struct ap_shard *s)
 	l->cur = t;
 	l->out_done = 0;
 	plog_submit(s);
+}
+
+bool ap_plog_drained(const struct ap_shard *s)
+{
+	const struct ap_plog *l = &s->plog;
+	return !l->inflight && l->cur.b.len == 0 &&
+	       l->out.b.len == l->out_done && l->synced == l->written &&
+	       !l->err;
 }
 
 bool ap_plog_busy(const struct ap_shard *s)

@@ -68,7 +68,12 @@ int ap_persist_server_prepare(struct ap_server *srv, char *err, size_t err_size)
 {
 	snprintf(srv->persist_dir, sizeof(srv->persist_dir), "%s/%s",
 		 srv->cfg.dir, srv->cfg.appenddirname);
-	if (mkdir(srv->persist_dir, 0755) < 0 && errno != EEXIST) {
+	srv->mstate = ap_calloc((size_t)srv->nshards, sizeof(*srv->mstate));
+	atomic_store(&srv->lastsave_s, ap_unix_ms() / 1000);
+	/* The directory is made when something is written there: at start
+	 * with appendonly, else by the first snapshot. */
+	if (srv->cfg.appendonly && mkdir(srv->persist_dir, 0755) < 0 &&
+	    errno != EEXIST) {
 		snprintf(err, err_size, "cannot create %s: %s",
 			 srv->persist_dir, strerror(errno));
 		return -errno;
@@ -229,13 +234,67 @@ int ap_persist_shard_start(struct ap_shard *s, char *err, size_t err_size)
 				return rc;
 		} else {
 			uint64_t last = ap_persist_plan_last_seq(p, own);
-			seq = last ? last : 1;
+			uint64_t base = ap_persist_plan_base_seq(p, own);
+			seq = last ? last : base ? base : 1;
 		}
 	}
+	if (!s->cfg.appendonly)
+		return 0;
 	/* A new log starts empty: a file of that name is a leftover of a
 	 * start that crashed before its manifest was written. */
-	bool fresh = !old || srv->persist_reshard;
+	bool fresh = !old || srv->persist_reshard ||
+		     !ap_persist_plan_last_seq(p, (unsigned)s->id);
 	return ap_plog_open(s, srv->persist_dir, seq, fresh, err, err_size);
+}
+
+/* What the manifest names for shard i from now on (see mstate). */
+static void mstate_fill(struct ap_server *srv, int i)
+{
+	const struct ap_persist_plan *p = srv->plan;
+	struct ap_persist_mstate *ms = &srv->mstate[i];
+	const struct ap_plog *l = &srv->shards[i].plog;
+	memset(ms, 0, sizeof(*ms));
+	if (srv->persist_reshard) {
+		ms->base = plan_max_seq(p) + 1;
+	} else if (p->have_manifest) {
+		ms->base = ap_persist_plan_base_seq(p, (unsigned)i);
+		for (size_t f = 0; f < p->m.count; f++) {
+			const struct ap_persist_mfile *mf = &p->m.files[f];
+			if (mf->shard != (unsigned)i ||
+			    mf->kind != AP_PERSIST_FILE_INCR)
+				continue;
+			if (!ms->first || mf->seq < ms->first)
+				ms->first = mf->seq;
+			if (mf->seq > ms->last)
+				ms->last = mf->seq;
+		}
+	}
+	if (l->on && l->seq != ms->last) { /* a new log after them */
+		if (!ms->first || l->seq < ms->first)
+			ms->first = l->seq;
+		ms->last = l->seq;
+	}
+}
+
+/* Writes the manifest from mstate. */
+static int write_mstate(struct ap_server *srv)
+{
+	struct ap_persist_manifest m;
+	ap_persist_manifest_init(&m, (unsigned)srv->nshards);
+	int rc = 0;
+	for (unsigned i = 0; i < (unsigned)srv->nshards && rc == 0; i++) {
+		const struct ap_persist_mstate *ms = &srv->mstate[i];
+		if (ms->base)
+			rc = ap_persist_manifest_add(&m, AP_PERSIST_FILE_BASE,
+						     i, ms->base);
+		for (uint64_t q = ms->first; rc == 0 && q && q <= ms->last; q++)
+			rc = ap_persist_manifest_add(&m, AP_PERSIST_FILE_INCR,
+						     i, q);
+	}
+	if (rc == 0)
+		rc = ap_persist_manifest_write(srv->persist_dir, &m);
+	ap_persist_manifest_deinit(&m);
+	return rc;
 }
 
 /* Removes the old data set's files that the new manifest does not name. */
@@ -257,25 +316,14 @@ static void remove_old_files(struct ap_server *srv)
 int ap_persist_server_ready(struct ap_server *srv, char *err, size_t err_size)
 {
 	struct ap_persist_plan *p = srv->plan;
-	bool rewrite = !p->have_manifest || srv->persist_reshard;
+	for (int i = 0; i < srv->nshards; i++)
+		mstate_fill(srv, i);
 	int rc = 0;
-	if (rewrite) {
-		struct ap_persist_manifest m;
-		ap_persist_manifest_init(&m, (unsigned)srv->nshards);
-		for (int i = 0; i < srv->nshards && rc == 0; i++) {
-			uint64_t seq = srv->shards[i].plog.seq;
-			if (srv->persist_reshard)
-				rc = ap_persist_manifest_add(
-					&m, AP_PERSIST_FILE_BASE, (unsigned)i,
-					seq);
-			if (rc == 0)
-				rc = ap_persist_manifest_add(
-					&m, AP_PERSIST_FILE_INCR, (unsigned)i,
-					seq);
-		}
-		if (rc == 0)
-			rc = ap_persist_manifest_write(srv->persist_dir, &m);
-		ap_persist_manifest_deinit(&m);
+	/* With logs the manifest is written at every start (it names the
+	 * log each shard appends to); without, only when the data set was
+	 * redistributed. */
+	if (srv->cfg.appendonly || srv->persist_reshard) {
+		rc = write_mstate(srv);
 		if (rc < 0)
 			snprintf(err, err_size,
 				 "cannot write the manifest in %s: %s",

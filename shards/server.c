@@ -329,6 +329,12 @@ static void shard_cron(struct ap_shard *s, uint64_t now_us)
 			if (c->last_ms < limit && !(c->flags & AP_CF_WAITING))
 				ap_client_close(c, false);
 	}
+	atomic_store_explicit(&s->pub_dirty, ap_keyspace_stats(s->ks)->dirty,
+			      memory_order_relaxed);
+	atomic_store_explicit(&s->pub_aof_size, s->plog.end,
+			      memory_order_relaxed);
+	if (s->id == 0)
+		ap_psnap_cron(s);
 	s->next_cron_us = (int64_t)(now_us + period_us);
 }
 
@@ -361,8 +367,7 @@ static void *shard_main(void *arg)
 	ap_keyspace_set_active_expire(s->ks, s->cfg.active_expire);
 	s->now_ms = ap_unix_ms();
 	s->st.ops_sample_ms = s->now_ms;
-	if (srv->cfg.appendonly &&
-	    ap_persist_shard_start(s, s->loop_why, sizeof(s->loop_why)) < 0) {
+	if (ap_persist_shard_start(s, s->loop_why, sizeof(s->loop_why)) < 0) {
 		atomic_store(&s->ready, -1);
 		return NULL;
 	}
@@ -400,6 +405,9 @@ static void *shard_main(void *arg)
 		ap_client_run_pending(s);
 		if (s->plog.on)
 			ap_plog_tick(s);
+		bool snap = AP_UNLIKELY(ap_psnap_busy(s));
+		if (snap)
+			ap_psnap_tick(s);
 		bool spilled = flush_outboxes(s);
 		uint64_t now_us = ap_time_us();
 		if ((int64_t)now_us >= s->next_cron_us)
@@ -418,7 +426,8 @@ static void *shard_main(void *arg)
 		}
 		if (timeout_us < 0)
 			timeout_us = 0;
-		if (s->pending || spilled || lazy) {
+		if (s->pending || spilled || lazy ||
+		    (snap && ap_keyspace_snap_active(s->ks))) {
 			timeout_us = 0;
 		} else {
 			atomic_store(&s->sleeping, 1);
@@ -431,6 +440,7 @@ static void *shard_main(void *arg)
 	}
 	/* Stop: what the log holds goes to disk, then clients close and the
 	 * loop delivers the closes. */
+	ap_psnap_stop(s);
 	if (s->plog.on)
 		ap_plog_close(s);
 	for (struct ap_client *c = s->clients; c; c = c->next)
@@ -579,9 +589,9 @@ struct ap_server *ap_server_create(const struct ap_config *cfg, char *err,
 		s->cmdstats = ap_calloc(ap_shard_cmdstat_count(),
 					sizeof(*s->cmdstats));
 		ap_plog_init(s);
+		ap_psnap_init(s);
 	}
-	if (srv->cfg.appendonly &&
-	    ap_persist_server_prepare(srv, err, err_size) < 0)
+	if (ap_persist_server_prepare(srv, err, err_size) < 0)
 		return NULL;
 	/* All shards start at once: each loads its part of the data set in
 	 * parallel (persistence), then shard 0 waits for go to accept. */
@@ -601,8 +611,7 @@ struct ap_server *ap_server_create(const struct ap_config *cfg, char *err,
 			failed = true;
 		}
 	}
-	if (!failed && srv->cfg.appendonly &&
-	    ap_persist_server_ready(srv, err, err_size) < 0)
+	if (!failed && ap_persist_server_ready(srv, err, err_size) < 0)
 		failed = true;
 	if (!failed) {
 		atomic_store(&srv->persist_go, 1);
@@ -659,10 +668,12 @@ void ap_server_destroy(struct ap_server *srv)
 		ap_txn_shard_deinit(s);
 		ap_blk_shard_deinit(s);
 		ap_plog_deinit(s);
+		ap_psnap_deinit(s);
 		ap_free(s->outbox);
 		ap_free(s->cmdstats);
 	}
 	mi_free(srv->shards);
 	mi_free(srv->mesh);
+	ap_free(srv->mstate);
 	ap_free(srv);
 }

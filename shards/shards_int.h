@@ -45,6 +45,31 @@ struct ap_msg {
 
 /* A shard's append-only log (plog.c). Offsets are byte offsets in the
  * current log file. */
+/* A shard's snapshot writer (psnap.c). */
+struct ap_rewrite;
+struct rw_msg;
+struct ap_psnap {
+	struct ap_rewrite *rw;	    /* the rewrite being written, or NULL */
+	struct rw_msg *cut_pending; /* asked to cut once the log drains */
+	int fd;
+	uint64_t seq; /* the base being written */
+	uint64_t off;
+	struct ap_persist_enc enc; /* records of the walk */
+	struct ap_persist_enc out; /* being written */
+	size_t out_done;
+	bool inflight;
+	bool synced;
+	struct ap_net_file_op op;
+	uint64_t too_big; /* entries too big for a record */
+};
+
+/* The files of the data set per shard, as the manifest names them: the
+ * base snapshot (0: none) and the logs first..last (0: none). Owned by
+ * start-up, then by the one rewrite running (srv->snap_busy). */
+struct ap_persist_mstate {
+	uint64_t base, first, last;
+};
+
 struct ap_client;
 struct ap_plog {
 	bool on;       /* appendonly: this shard logs */
@@ -390,12 +415,16 @@ struct ap_shard {
 	struct ap_txn_shard txn;
 	struct ap_blk_shard blk;
 	struct ap_plog plog;
+	struct ap_psnap psnap;
 	struct ap_client *span_waiters; /* blocked across shards */
 	/* shared */
 	alignas(AP_PAD_ALIGN) _Atomic int sleeping;
 	_Atomic int wake_pending;
 	_Atomic uint32_t conn_count; /* read by the accepting shard */
 	_Atomic int ready;	     /* 1 running, -1 failed to start */
+	/* Published by the shard's cron for shard 0's save rules. */
+	_Atomic uint64_t pub_dirty;
+	_Atomic uint64_t pub_aof_size;
 };
 
 struct ap_server {
@@ -411,12 +440,23 @@ struct ap_server {
 	char run_id[41];
 	char executable[1024];
 	_Atomic uint64_t next_client_id;
-	_Atomic uint64_t next_txn_id; /* one fetch-add per transaction */
-	_Atomic int persist_errors;   /* shards whose log is failing */
-	_Atomic int persist_errno;    /* the last failure's errno */
-	_Atomic int persist_go;	      /* the data set is loaded and named */
-	struct ap_persist_plan *plan; /* what to load at start, or NULL */
-	bool persist_reshard;	      /* the shard count changed */
+	_Atomic uint64_t next_txn_id;	  /* one fetch-add per transaction */
+	_Atomic int persist_errors;	  /* shards whose log is failing */
+	_Atomic int persist_errno;	  /* the last failure's errno */
+	_Atomic int persist_go;		  /* the data set is loaded and named */
+	struct ap_persist_plan *plan;	  /* what to load at start, or NULL */
+	struct ap_persist_mstate *mstate; /* [nshards] */
+	bool manifest_broken;	      /* a rewrite could not name its logs */
+	_Atomic int snap_busy;	      /* a snapshot/rewrite is running */
+	_Atomic int snap_scheduled;   /* BGSAVE SCHEDULE */
+	_Atomic int64_t lastsave_s;   /* LASTSAVE */
+	_Atomic int64_t snap_last_ms; /* the last one took */
+	_Atomic int snap_status;      /* its errno, 0 when it worked */
+	_Atomic uint64_t snap_count;
+	_Atomic uint64_t dirty_at_save; /* sum of pub_dirty at the last start */
+	_Atomic uint64_t aof_base_size; /* bytes of the bases written last */
+	_Atomic int64_t snap_try_ms;	/* when the last one started */
+	bool persist_reshard;		/* the shard count changed */
 	char persist_dir[AP_CONFIG_STR_MAX * 2 + 2];
 	_Atomic int stop;		/* stop requested */
 	_Atomic uint32_t clients;	/* connected clients, all shards */
@@ -638,6 +678,24 @@ int ap_persist_shard_start(struct ap_shard *s, char *err, size_t err_size);
 /* Main thread, every shard loaded: writes the manifest if it changed. */
 int ap_persist_server_ready(struct ap_server *srv, char *err, size_t err_size);
 
+/* --- psnap.c: snapshots and log rewrites --------------------------------- */
+extern const struct ap_cmd ap_cmds_persist[];
+void ap_psnap_init(struct ap_shard *s);
+void ap_psnap_deinit(struct ap_shard *s);
+/* Starts a snapshot of every shard from home (c waits for the reply, or
+ * NULL); false when one is running. */
+bool ap_psnap_start(struct ap_shard *home, struct ap_client *c, bool aof,
+		    bool wait_done);
+/* Per tick while ap_psnap_busy: walks and writes. */
+void ap_psnap_tick(struct ap_shard *s);
+bool ap_psnap_busy(const struct ap_shard *s);
+/* A cut waits for the log to drain: called when it may have. */
+void ap_psnap_cut_check(struct ap_shard *s);
+/* Shard 0's cron: the save rules and the automatic log rewrite. */
+void ap_psnap_cron(struct ap_shard *s);
+/* The loop stops: an unfinished snapshot is dropped. */
+void ap_psnap_stop(struct ap_shard *s);
+
 /* --- plog.c: the append-only log of a shard ---------------------------- */
 extern const struct ap_cmd_prop_ops ap_plog_prop_ops;
 void ap_plog_init(struct ap_shard *s);
@@ -651,6 +709,8 @@ int ap_plog_open(struct ap_shard *s, const char *dir, uint64_t seq, bool fresh,
 void ap_plog_close(struct ap_shard *s);
 /* End of a tick: submits the records of the tick (group commit). */
 void ap_plog_tick(struct ap_shard *s);
+/* Everything recorded is written and fsynced, nothing in flight. */
+bool ap_plog_drained(const struct ap_shard *s);
 /* Something is recorded but not yet written, or waits for the disk. */
 bool ap_plog_busy(const struct ap_shard *s);
 /* Records (the shard's log is on: s->plog.on). */
