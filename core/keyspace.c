@@ -142,7 +142,10 @@ struct ap_keyspace {
 	struct ap_db *dbs;
 	unsigned db_count;
 	bool active_expire;
-	bool loading;		 /* no key expires while the data set loads */
+	bool loading; /* no key expires while the data set loads */
+	/* Told of every key that expires, before it goes (the log). */
+	ap_expire_hook_fn *expire_hook;
+	void *expire_arg;
 	unsigned expire_db_next; /* active expiry resumes here */
 	int64_t now_ms;
 	uint64_t seed; /* hash seed, fixed for the keyspace's life */
@@ -1125,6 +1128,12 @@ static void db_expire_link(struct ap_db *db, struct ap_entry **link, int tbl)
 {
 	struct ap_entry *e = db_unlink(db, link, tbl);
 
+	if (db->ks->expire_hook) {
+		size_t klen;
+		const char *key = ap_entry_key(e, &klen);
+		db->ks->expire_hook(db->ks->expire_arg,
+				    (unsigned)(db - db->ks->dbs), key, klen);
+	}
 	entry_dispose(db->ks, e);
 	db->ks->stats.expired++;
 	db->ks->stats.dirty++;
@@ -1963,6 +1972,18 @@ void ap_keyspace_swap_db(struct ap_keyspace *ks, unsigned a, unsigned b)
 void ap_keyspace_set_loading(struct ap_keyspace *ks, bool on)
 {
 	ks->loading = on;
+}
+
+bool ap_keyspace_loading(const struct ap_keyspace *ks)
+{
+	return ks->loading;
+}
+
+void ap_keyspace_set_expire_hook(struct ap_keyspace *ks, ap_expire_hook_fn *fn,
+				 void *arg)
+{
+	ks->expire_hook = fn;
+	ks->expire_arg = arg;
 }
 
 void ap_keyspace_set_active_expire(struct ap_keyspace *ks, bool on)

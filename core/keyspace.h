@@ -120,6 +120,15 @@ void ap_keyspace_set_active_expire(struct ap_keyspace *ks, bool on);
  * replayed sees the keys as they were when it first ran, since every
  * expiry in the log is absolute. Expired keys go once loading ends. */
 void ap_keyspace_set_loading(struct ap_keyspace *ks, bool on);
+bool ap_keyspace_loading(const struct ap_keyspace *ks);
+/* Calls fn for every key that expires (lazily or actively), with its
+ * database index, before it is deleted: the append-only log records a DEL
+ * so that a replay, where nothing expires, sees the key gone as the
+ * commands after it did. NULL to stop. */
+typedef void ap_expire_hook_fn(void *arg, unsigned db, const char *key,
+			       size_t klen);
+void ap_keyspace_set_expire_hook(struct ap_keyspace *ks, ap_expire_hook_fn *fn,
+				 void *arg);
 /* Background work for one loop tick: active expiry over all databases
  * (Redis's sampling algorithm), incremental rehash and settling an
  * aborted snapshot, spending at most about budget_us. Returns the keys

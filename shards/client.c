@@ -198,7 +198,7 @@ static void client_flush(struct ap_client *c, bool may_hold)
 		c->obuf_soft_since_ms = 0;
 	}
 	if (AP_UNLIKELY(c->flags & AP_CF_DURABLE_WAIT) ||
-	    (AP_UNLIKELY(ap_plog_must_hold(s)) && may_hold && len)) {
+	    (AP_UNLIKELY(ap_plog_must_hold_client(s, c)) && may_hold && len)) {
 		ap_plog_hold_client(s, c); /* replies wait for the disk */
 		return;
 	}
@@ -235,11 +235,15 @@ void ap_shard_exec(struct ap_shard *s, struct ap_cmd_ctx *ctx)
 		ctx->prop = &ap_plog_prop_ops;
 		ctx->prop_arg = s;
 	}
+	uint64_t end0 = s->plog.end;
 	uint64_t t0 = ap_cycles();
 	ctx->cmd->fn(ctx);
 	uint64_t t1 = ap_cycles();
-	if (logged)
+	if (logged) {
 		ap_plog_exec_after(s, ctx);
+		if (ctx->client && s->plog.end != end0)
+			ctx->client->own_need = s->plog.end;
+	}
 	cs->calls++;
 	cs->cycles += t1 - t0;
 	if (ctx->r->errors != errors)

@@ -65,6 +65,7 @@ static void record_too_big(struct ap_shard *s, const char *what)
 static void appended(struct ap_plog *l, size_t before)
 {
 	l->end += l->cur.b.len - before;
+	l->wrote = true;
 }
 
 void ap_plog_cmd(struct ap_shard *s, unsigned db, int argc,
@@ -146,6 +147,8 @@ void ap_plog_exec_after(struct ap_shard *s, struct ap_cmd_ctx *ctx)
 
 /* --- holding replies until durable --------------------------------------- */
 
+static void release_held(struct ap_shard *s);
+
 bool ap_plog_hold_client(struct ap_shard *s, struct ap_client *c)
 {
 	struct ap_plog *l = &s->plog;
@@ -191,7 +194,10 @@ static void release_held(struct ap_shard *s)
 	l->held_tail = NULL;
 	while (*pp) {
 		struct ap_client *c = *pp;
-		if (c->durable_need > l->durable) {
+		/* While the log fails, a client waits only for its own
+		 * writes (see ap_plog_must_hold_client). */
+		uint64_t need = l->err ? c->own_need : c->durable_need;
+		if (need > l->durable) {
 			l->held_tail = c;
 			pp = &c->held_next;
 			continue;
@@ -220,6 +226,7 @@ static void set_error(struct ap_shard *s, int err, const char *what)
 	atomic_store(&s->srv->persist_errno, err);
 	l->retry_ms = s->now_ms + RETRY_MS;
 	l->write_errors++;
+	release_held(s); /* readers go on; writers keep waiting */
 }
 
 static void clear_error(struct ap_shard *s)
@@ -370,6 +377,11 @@ bool ap_plog_busy(const struct ap_shard *s)
 /* --- files ------------------------------------------------------------------
  */
 
+static void on_expire(void *arg, unsigned db, const char *key, size_t klen)
+{
+	ap_plog_del(arg, db, key, klen);
+}
+
 int ap_plog_open(struct ap_shard *s, const char *dir, uint64_t seq, bool fresh,
 		 char *err, size_t err_size)
 {
@@ -395,6 +407,7 @@ int ap_plog_open(struct ap_shard *s, const char *dir, uint64_t seq, bool fresh,
 	}
 	l->fd = fd;
 	l->seq = seq;
+	ap_keyspace_set_expire_hook(s->ks, on_expire, s);
 	l->end = l->written = l->synced = l->durable = (uint64_t)st.st_size;
 	l->on = true;
 	l->always = strcmp(s->cfg.appendfsync, "always") == 0;

@@ -132,10 +132,15 @@ static inline struct ap_spsc *ring(struct ap_server *srv, int from, int to)
 
 void ap_shard_send(struct ap_shard *s, int to, struct ap_msg *m)
 {
-	if (AP_UNLIKELY(ap_plog_must_hold(s))) {
+	/* While the log fails, only a message after new records waits (the
+	 * reply of a write); reads and errors go. */
+	if (AP_UNLIKELY(ap_plog_must_hold(s)) &&
+	    (!s->plog.err || s->plog.wrote)) {
+		s->plog.wrote = false;
 		ap_plog_hold_msg(s, to, m);
 		return;
 	}
+	s->plog.wrote = false;
 	ap_shard_send_now(s, to, m);
 }
 
@@ -197,6 +202,7 @@ static size_t drain_inbound(struct ap_shard *s)
 		size_t n = ap_spsc_pop(q, batch, INBOUND_BATCH);
 		for (size_t i = 0; i < n; i++) {
 			struct ap_msg *m = batch[i];
+			s->plog.wrote = false; /* what this message records */
 			m->run(s, m);
 		}
 		total += n;

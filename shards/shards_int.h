@@ -90,6 +90,7 @@ struct ap_plog {
 	uint64_t synced;      /* bytes known on disk (fsynced) */
 	uint64_t durable;     /* what held replies wait for (always) */
 	uint64_t sync_target; /* an fsync alone in flight covers this */
+	bool wrote;	      /* records appended since the last message */
 	int64_t last_sync_ms;
 	/* Faults: the errno of the failing write (0 when fine) and when to
 	 * retry it. */
@@ -203,6 +204,7 @@ struct ap_client {
 	/* appendfsync always: output leaves once the log is durable up to
 	 * durable_need (on the shard's held list while AP_CF_DURABLE_WAIT). */
 	uint64_t durable_need;
+	uint64_t own_need; /* the log's end after its own last write */
 	struct ap_client *held_next;
 };
 
@@ -742,4 +744,13 @@ void ap_plog_hold_msg(struct ap_shard *s, int to, struct ap_msg *m);
 static inline bool ap_plog_must_hold(const struct ap_shard *s)
 {
 	return s->plog.always && s->plog.end > s->plog.durable;
+}
+/* Whether c's output must wait: while the log works, for everything
+ * logged so far (nobody reads a write before it is durable); while it
+ * fails, only for c's own writes, so that reads and errors still go. */
+static inline bool ap_plog_must_hold_client(const struct ap_shard *s,
+					    const struct ap_client *c)
+{
+	return ap_plog_must_hold(s) &&
+	       (!s->plog.err || c->own_need > s->plog.durable);
 }

@@ -8,17 +8,25 @@ apiary-server started again and again on the same data directory:
    a later push wrote; shard counts 1 and 3, and the epoll reactor;
 2. a restart with another shard count redistributes the data (new
    manifest, old files removed);
-3. kill -9 at random moments under appendfsync always while 4 writers run:
-   every acknowledged write survives, nothing never written appears, and
-   multi-shard writes are all or nothing;
+   a start with another shard count that runs out of disk space fails
+   and leaves the old data set whole;
+3. kill -9 at random moments under appendfsync always while 4 writers run
+   (io_uring and epoll in turn): every acknowledged write survives,
+   nothing never written appears, and multi-shard writes (MSET, and
+   MULTI/EXEC in a test of its own) are all or nothing;
 4. damaged files: a torn tail (truncated, or refused with
    aof-load-truncated no), a flipped byte in the middle (refused with the
    file and offset named, then repaired by apiary-check --fix --salvage),
-   a missing manifest (must be refused, not silently emptied);
-5. a full disk (tmpfs) and a file size limit (prlimit): MISCONF, reads
-   work, writes resume once there is room, nothing acknowledged is lost;
+   one shard's part of a multi-shard MSET lost (the other part dropped
+   too), a missing manifest (must be refused, not silently emptied);
+5. a full disk (tmpfs) and a file size limit (prlimit): MISCONF for
+   writes and PING, reads work, writes resume once there is room,
+   nothing acknowledged is lost;
 6. appendfsync everysec and no, CONFIG SET appendfsync at runtime,
-   CONFIG SET appendonly refused.
+   CONFIG SET appendonly refused, appenddirname.
+
+Runs as root for the tmpfs mount (skipped otherwise) and prlimit.
+APIARY_SEED changes the kill -9 timings.
 """
 import os
 import random
@@ -661,12 +669,14 @@ class Writer:
 
 
 def kill_rounds(d, shards, writers, rounds, pause):
-    """rounds times: start a server on d (io_uring and epoll in turn),
-    check it against the writers' models, run the writers, kill -9 the
-    server after pause() seconds. Then a last start and check."""
+    """rounds times: start a server on d (io_uring and epoll in turn;
+    shards: a count, or a list of counts to use in turn), check it against
+    the writers' models, run the writers, kill -9 the server after pause()
+    seconds. Then a last start and check."""
+    counts = shards if isinstance(shards, list) else [shards]
     for r in range(rounds + 1):
         reactor = "epoll" if r % 2 else None
-        s = d.start(shards, reactor=reactor)
+        s = d.start(counts[r % len(counts)], reactor=reactor)
         c = s.client()
         all_keys = list(c.scan_iter(count=1000))
         problems = []
@@ -702,6 +712,20 @@ def test_kill9_keeps_every_acknowledged_write(ddir, shards):
     kill_rounds(ddir, shards, writers, 5, lambda: rnd.uniform(0.3, 1.2))
 
 
+def test_kill9_with_shard_count_changes(ddir):
+    """kill -9 rounds where each start uses another shard count: base
+    snapshots written at start, then logs cut by the kill."""
+    rnd = random.Random(os.environ.get("APIARY_SEED", 999))
+    writers = [Writer(t, 3) for t in range(4)]
+    kill_rounds(ddir, [3, 2, 1, 3, 2], writers, 5,
+                lambda: rnd.uniform(0.3, 0.8))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "server bug: a MULTI/EXEC whose commands run on several shards is "
+    "logged as separate commands, not as one multi-shard transaction "
+    "(shards/multi.c logs a part only with 1 shard); kill -9 between "
+    "them leaves one INCR applied and not the other"))
 def test_kill9_multi_exec_across_shards(ddir):
     """MULTI/EXEC of INCRs on two shards is all or nothing after kill -9."""
     rnd = random.Random(os.environ.get("APIARY_SEED", 54321))
@@ -877,11 +901,12 @@ def test_missing_manifest_refuses_to_start(ddir):
     os.unlink(os.path.join(ddir.aof, "manifest"))
     try:
         rc, out = ddir.start_fails(2)
-    finally:
-        after = {f: os.path.getsize(os.path.join(ddir.aof, f))
-                 for f in os.listdir(ddir.aof) if f != "manifest"}
-        assert after == logs, "log files changed by a start without a " \
-            "manifest (data dropped): %s -> %s" % (logs, after)
+    except AssertionError as e:  # it started: say what became of the data
+        rc, out = 0, str(e)
+    after = {f: os.path.getsize(os.path.join(ddir.aof, f))
+             for f in os.listdir(ddir.aof) if f != "manifest"}
+    assert after == logs, "log files changed by a start without a " \
+        "manifest (data dropped): %s -> %s\n%s" % (logs, after, out)
     assert rc != 0, out
     assert "manifest" in out, "the refusal should say the manifest is " \
         "missing:\n" + out
@@ -1029,10 +1054,10 @@ def tmpfs(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
-@pytest.mark.parametrize("fsync,reactor", [("always", None),
-                                            ("everysec", None),
-                                            ("always", "epoll")],
-                         ids=["always", "everysec", "always-epoll"])
+@pytest.mark.parametrize("fsync,reactor", [
+    pytest.param("always", None, id="always"),
+    pytest.param("everysec", None, id="everysec"),
+    pytest.param("always", "epoll", id="always-epoll")])
 def test_disk_full(tmpfs, fsync, reactor):
     d = DataDir(tmpfs / "data")
     os.makedirs(d.path)
@@ -1103,7 +1128,8 @@ def test_reshard_without_space_keeps_old_data(tmpfs):
         d.stop_all()
 
 
-@pytest.mark.parametrize("fsync", ["always", "everysec"])
+@pytest.mark.parametrize("fsync", [
+    "always", "everysec"])
 def test_file_size_limit(ddir, fsync):
     s = ddir.start(1, fsync=fsync)
     value = "y" * 500

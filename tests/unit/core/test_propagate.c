@@ -408,8 +408,8 @@ static char *value_of(struct side *s, unsigned db, const struct ap_arg *key,
 }
 
 /* Checks that key in db is the same in a and b (both present or both
- * absent, same type, expire time and value). */
-static void check_key(struct side *a, struct side *b, unsigned db,
+ * absent, same type, expire time and value). True if present. */
+static bool check_key(struct side *a, struct side *b, unsigned db,
 		      const struct ap_arg *key)
 {
 	struct ap_db *da = ap_keyspace_db(a->ks, db);
@@ -423,7 +423,7 @@ static void check_key(struct side *a, struct side *b, unsigned db,
 		      key->p, ea ? "present" : "absent",
 		      eb ? "present" : "absent");
 	if (ea == NULL)
-		return;
+		return false;
 	enum ap_type t = ap_entry_type(ea);
 	ck_assert_msg(t == ap_entry_type(eb), "db %u key %.*s: type %d vs %d",
 		      db, (int)key->len, key->p, t, ap_entry_type(eb));
@@ -444,10 +444,14 @@ static void check_key(struct side *a, struct side *b, unsigned db,
 		      (int)AP_MIN(lb, 300), vb);
 	ap_free(va);
 	ap_free(vb);
+	return true;
 }
 
-/* Checks that a and b hold the same data as seen at clock `at`. Returns
- * the number of live keys. */
+/* Checks that a and b hold the same data as seen at clock `at`: every
+ * key live on either side is live on both, with the same type, expire
+ * time, encoding and value. (Table sizes may differ: a key expired on
+ * both sides may still be held, unreclaimed, on one.) Returns how many
+ * keys were live (a key listed twice counts twice). */
 static size_t compare_at(struct side *a, struct side *b, int64_t at)
 {
 	size_t live = 0;
@@ -460,10 +464,7 @@ static size_t compare_at(struct side *a, struct side *b, int64_t at)
 		db_keys(ap_keyspace_db(a->ks, db), &keys);
 		db_keys(ap_keyspace_db(b->ks, db), &keys);
 		for (size_t i = 0; i < keys.n; i++)
-			check_key(a, b, db, &keys.v[i]);
-		live += ap_db_size(ap_keyspace_db(a->ks, db));
-		ck_assert_uint_eq(ap_db_size(ap_keyspace_db(a->ks, db)),
-				  ap_db_size(ap_keyspace_db(b->ks, db)));
+			live += check_key(a, b, db, &keys.v[i]);
 		strs_clear(&keys);
 	}
 	return live;
@@ -507,10 +508,10 @@ static void replay_check(void)
 		replay(&b[i], &L);
 	}
 	for (int i = 0; i < 2; i++)
-		(void)compare_at(&A, &b[i], end);
+		CK(compare_at(&A, &b[i], end) > 0);
 	for (int i = 0; i < 2; i++)
-		(void)compare_at(&A, &b[i], end + later[0]);
-	(void)compare_at(&A, &b[1], end + later[1]);
+		compare_at(&A, &b[i], end + later[0]);
+	compare_at(&A, &b[1], end + later[1]);
 	for (int i = 0; i < 2; i++)
 		side_deinit(&b[i]);
 }
@@ -875,6 +876,9 @@ START_TEST(test_spop)
 	CK(last.recs == 1 && L.v[last.first].argc == 3);
 	RUN("exists", "t");
 	REPLY(":0\r\n");
+	RUN("sadd", "u", "x", "y", "z", "1", "2", "3", "4", "5", "6", "7");
+	RUN("spop", "u", "4");
+	RUN("spop", "u");
 	replay_check();
 }
 END_TEST

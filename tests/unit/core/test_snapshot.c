@@ -33,7 +33,7 @@
 #define HOT_MIN	 100
 #define HOT_SPAN 700
 #ifndef SEEDS
-#define SEEDS 60
+#define SEEDS 200
 #endif
 
 /* Check's ck_assert records every passing assertion (a write per call):
@@ -53,6 +53,7 @@
 #define REQUIRE_LE(a, b)   REQUIRE_CMP(a, <=, b)
 #define REQUIRE_NONNULL(p) REQUIRE((p) != NULL)
 
+/* Small hash limits, so that hashes convert during the test. */
 static const struct ap_hobj_limits hash_lim = {.entries_max = 16,
 					       .value_max = 32};
 
@@ -74,6 +75,7 @@ struct recorder {
 	struct rec want[NDB][NKEYS];
 };
 
+/* The recorder of the running test (big: allocated per test). */
 static struct recorder *rc;
 
 /* The index of a "key:<idx>" key. */
@@ -102,6 +104,7 @@ static void rec_fill(struct rec *r, const struct ap_entry *e)
 	ap_serial_encode_entry(&r->ser, e);
 }
 
+/* Frees r's bytes and marks it absent. */
 static void rec_clear(struct rec *r)
 {
 	if (r->present)
@@ -124,6 +127,7 @@ static void on_emit(void *arg, unsigned db, const struct ap_entry *e)
 	r->last_db = db;
 }
 
+/* Empties the recorder for a new snapshot (emits refused). */
 static void recorder_reset(struct recorder *r)
 {
 	for (unsigned d = 0; d < NDB; d++) {
@@ -179,6 +183,7 @@ struct world {
 	unsigned hot; /* key indexes in use: 1..NKEYS, varies for resizes */
 };
 
+/* splitmix64: the test's reproducible randomness, one stream per seed. */
 static uint64_t rnd(struct world *w)
 {
 	uint64_t z = (w->rng += 0x9E3779B97F4A7C15ULL);
@@ -188,16 +193,19 @@ static uint64_t rnd(struct world *w)
 	return z ^ (z >> 31);
 }
 
+/* A random number in [0, n). */
 static size_t rnd_below(struct world *w, size_t n)
 {
 	return (size_t)(rnd(w) % n);
 }
 
+/* Writes the name of key idx ("key:<idx>") into buf; its length. */
 static size_t key_name(char *buf, size_t idx)
 {
 	return (size_t)snprintf(buf, KEY_BUF_LEN, "key:%zu", idx);
 }
 
+/* Forgets a model key (absent). */
 static void mkey_clear(struct mkey *k)
 {
 	free(k->s);
@@ -210,6 +218,7 @@ static bool mkey_live(const struct world *w, const struct mkey *k)
 	return k->present && (k->expire == AP_NO_EXPIRE || w->now <= k->expire);
 }
 
+/* Makes k a string key holding s[0..len) with expire time expire. */
 static void mkey_set_str(struct mkey *k, const char *s, size_t len,
 			 int64_t expire)
 {
@@ -222,6 +231,7 @@ static void mkey_set_str(struct mkey *k, const char *s, size_t len,
 	k->slen = len;
 }
 
+/* Makes dst a copy of src (value, type, TTL). */
 static void mkey_copy(struct mkey *dst, const struct mkey *src)
 {
 	if (dst == src)
@@ -250,6 +260,7 @@ static size_t rnd_value(struct world *w, char *buf)
 	}
 }
 
+/* No TTL three times in four, else a TTL up to 3 s ahead. */
 static int64_t rnd_expire(struct world *w)
 {
 	if (rnd_below(w, 4) != 0)
@@ -279,6 +290,7 @@ static void op_set(struct world *w)
 	mkey_set_str(&w->m[d][i], val, vlen, exp);
 }
 
+/* SET of an integer: an AP_ENC_INT entry. */
 static void op_set_int(struct world *w)
 {
 	char key[KEY_BUF_LEN], val[AP_INT_STR_SIZE];
@@ -293,6 +305,7 @@ static void op_set_int(struct world *w)
 		     AP_NO_EXPIRE);
 }
 
+/* DEL: true exactly when the model holds the key live. */
 static void op_delete(struct world *w)
 {
 	char key[KEY_BUF_LEN];
@@ -332,6 +345,7 @@ static struct ap_entry *lookup(struct world *w, unsigned d, size_t i)
 	return e;
 }
 
+/* A read (lazy expiry may reclaim the key). */
 static void op_lookup(struct world *w)
 {
 	unsigned d;
@@ -341,6 +355,7 @@ static void op_lookup(struct world *w)
 	lookup(w, d, i);
 }
 
+/* EXPIRE/PERSIST: a TTL set in place, added or removed. */
 static void op_expire(struct world *w)
 {
 	unsigned d;
@@ -357,12 +372,14 @@ static void op_expire(struct world *w)
 	w->m[d][i].expire = exp;
 }
 
+/* Time passes: keys with a TTL expire (reclaimed lazily or actively). */
 static void op_clock(struct world *w)
 {
 	w->now += (int64_t)rnd_below(w, 400);
 	ap_keyspace_set_now(w->ks, w->now);
 }
 
+/* A loop tick: active expiry, background rehash, lazy free. */
 static void op_cron(struct world *w)
 {
 	ap_keyspace_cron(w->ks, 200);
@@ -531,6 +548,7 @@ static void op_hset(struct world *w)
 	ap_entry_obj_set(e, h.ptr, h.enc);
 }
 
+/* FLUSHDB of a random database. */
 static void op_flush(struct world *w)
 {
 	unsigned d = (unsigned)rnd_below(w, NDB);
@@ -540,6 +558,7 @@ static void op_flush(struct world *w)
 		mkey_clear(&w->m[d][i]);
 }
 
+/* SWAPDB of two random databases (possibly the same one). */
 static void op_swap(struct world *w)
 {
 	unsigned a = (unsigned)rnd_below(w, NDB),
@@ -587,6 +606,7 @@ static void op_shrink(struct world *w)
 	w->hot = (unsigned)AP_MAX(keep, (size_t)16);
 }
 
+/* RANDOMKEY (may reclaim expired keys on the way). */
 static void op_random(struct world *w)
 {
 	struct ap_entry *e = ap_db_random(
@@ -596,6 +616,7 @@ static void op_random(struct world *w)
 		REQUIRE_LT(key_idx(e), NKEYS);
 }
 
+/* lazyfree on or off: flushed tables and big values freed later. */
 static void op_lazyfree(struct world *w)
 {
 	ap_keyspace_set_lazyfree(w->ks, rnd_below(w, 2) == 0);
@@ -615,6 +636,7 @@ static const struct {
 	{op_shrink, 1},	 {op_random, 3},  {op_lazyfree, 1},
 };
 
+/* Runs one mutation drawn by weight. */
 static void rnd_op(struct world *w)
 {
 	unsigned total = 0;
@@ -689,6 +711,7 @@ static bool step(struct world *w, size_t budget)
 	return done;
 }
 
+/* An empty keyspace and model for one seed. */
 static void world_init(struct world *w, uint64_t seed)
 {
 	memset(w, 0, sizeof(*w));
@@ -699,6 +722,7 @@ static void world_init(struct world *w, uint64_t seed)
 	ap_keyspace_set_now(w->ks, w->now);
 }
 
+/* Destroys the keyspace (mid-snapshot or not) and the model. */
 static void world_deinit(struct world *w)
 {
 	ap_keyspace_destroy(w->ks);
@@ -710,7 +734,7 @@ static void world_deinit(struct world *w)
 /*
  * One snapshot under random mutations: settle, capture, begin, then
  * mutations interleaved with small steps; at the end the emitted set
- * must equal the capture. Some rounds abort midway and restart.
+ * must equal the capture, and nothing may be emitted afterwards.
  */
 static void snapshot_round(struct world *w)
 {
@@ -761,7 +785,7 @@ static void abort_round(struct world *w)
 	ap_keyspace_snap_abort(w->ks);
 	rc->accepting = false;
 	REQUIRE(!ap_keyspace_snap_active(w->ks));
-	for (size_t n = 0; ap_keyspace_snap_busy(w->ks); n++) {
+	while (ap_keyspace_snap_busy(w->ks)) {
 		REQUIRE(!ap_keyspace_snap_begin(w->ks, on_emit, rc));
 		rnd_op(w);
 		if (rnd_below(w, 2))
@@ -771,6 +795,9 @@ static void abort_round(struct world *w)
 	}
 }
 
+/* The randomized model test: SEEDS seeds, each ROUNDS snapshots (some
+ * after an aborted one) on one keyspace, then one left unfinished when
+ * the keyspace is destroyed. */
 START_TEST(test_random_model)
 {
 	rc = calloc(1, sizeof(*rc));
@@ -808,6 +835,7 @@ static struct ap_keyspace *ks_make(void)
 	return ks;
 }
 
+/* Sets key i of db to the string v. */
 static void put(struct ap_db *db, size_t i, const char *v, int64_t exp)
 {
 	char key[KEY_BUF_LEN];
@@ -829,6 +857,8 @@ static void check_got(unsigned db, size_t i, const char *v)
 	ap_serial_buf_deinit(&b);
 }
 
+/* The edges of the API: no snapshot, an empty keyspace, budget 0,
+ * begin refused while busy, nothing emitted once complete. */
 START_TEST(test_empty_and_refusals)
 {
 	struct ap_keyspace *ks = ks_make();
@@ -1133,7 +1163,7 @@ END_TEST
  * walk at different points. */
 START_TEST(test_walk_during_shrink)
 {
-	for (size_t lag = 0; lag < 24; lag++) {
+	for (size_t lag = 0; lag < 64; lag++) {
 		struct ap_keyspace *ks = ks_make();
 		struct ap_db *db = ap_keyspace_db(ks, 0);
 		char key[KEY_BUF_LEN];
@@ -1151,10 +1181,11 @@ START_TEST(test_walk_during_shrink)
 		while (!ap_db_is_rehashing(db) && i > 0)
 			ap_db_delete(db, key, key_name(key, --i));
 		ck_assert(ap_db_is_rehashing(db));
-		/* Walk and rehash in small alternating steps (a lookup of a
-		 * missing key moves one bucket). */
-		for (size_t n = 0; !ap_keyspace_snap_step(ks, 1); n++)
-			if (n % 3 == lag % 3)
+		/* Walk and rehash in small alternating steps, at several
+		 * relative speeds (a lookup of a missing key moves a bucket).
+		 */
+		while (!ap_keyspace_snap_step(ks, 1 + lag % 3))
+			for (size_t n = 0; n < lag % 16; n++)
 				ap_db_lookup(db, "none", 4, 0);
 		recorder_check(rc);
 		ap_keyspace_destroy(ks);
@@ -1164,6 +1195,8 @@ START_TEST(test_walk_during_shrink)
 }
 END_TEST
 
+/* Every test in one case; the randomized one needs a longer timeout
+ * under the sanitizers. */
 static Suite *snapshot_suite(void)
 {
 	Suite *s = suite_create("snapshot");
