@@ -70,7 +70,7 @@
 
 /* io_uring: submission queue entries per shard ring, provided receive
  * buffers per shard and their size. */
-#define AP_URING_ENTRIES  4096
+#define AP_URING_ENTRIES 4096
 /* io-wq workers per ring (file writes and fsyncs of persistence). */
 #define AP_URING_IOWQ_MAX 4
 #define AP_RECV_BUF_COUNT 256
