@@ -721,11 +721,12 @@ def test_kill9_with_shard_count_changes(ddir):
                 lambda: rnd.uniform(0.3, 0.8))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: a MULTI/EXEC whose commands run on several shards is "
-    "logged as separate commands, not as one multi-shard transaction "
-    "(shards/multi.c logs a part only with 1 shard); kill -9 between "
-    "them leaves one INCR applied and not the other"))
+@pytest.mark.xfail(strict=False, reason=(
+    "known gap (issue 6): a MULTI/EXEC whose commands run on several "
+    "shards is logged command by command, not as one multi-shard "
+    "transaction (shards/multi.c logs a part only with 1 shard); kill -9 "
+    "between them can leave one INCR applied and not the other. Not "
+    "strict: a run whose kills miss that window passes"))
 def test_kill9_multi_exec_across_shards(ddir):
     """MULTI/EXEC of INCRs on two shards is all or nothing after kill -9."""
     rnd = random.Random(os.environ.get("APIARY_SEED", 54321))
