@@ -232,6 +232,21 @@ void ap_cmd_propagate(struct ap_cmd_ctx *c, int argc, const struct ap_arg *argv)
 		c->prop->cmd(c->prop_arg, c->db_idx, argc, argv);
 }
 
+bool ap_cmd_expire_passed(struct ap_cmd_ctx *c, const struct ap_arg *k,
+			  struct ap_entry *e, int64_t when)
+{
+	if (!ap_keyspace_loading(c->ks)) {
+		/* Without its TTL first: deleting a key past its time would
+		 * count (and log) an expiry. */
+		ap_db_set_expire(c->db, &e, AP_NO_EXPIRE);
+		ap_db_delete(c->db, k->p, k->len);
+		return true;
+	}
+	/* A time of -1 would read as "no TTL". */
+	ap_db_set_expire(c->db, &e, when == AP_NO_EXPIRE ? when - 1 : when);
+	return false;
+}
+
 /* Key positions in k (see cmd.h): at most argc of them. */
 void ap_keyidx_init(struct ap_keyidx *k, const struct ap_cmd *cmd, int argc,
 		    const struct ap_arg *argv)

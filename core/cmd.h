@@ -156,6 +156,16 @@ struct ap_cmd_prop_ops {
 void ap_cmd_propagate(struct ap_cmd_ctx *c, int argc,
 		      const struct ap_arg *argv);
 
+/*
+ * A command sets key k's (entry e's) expire time to `when`, which has
+ * already passed: the key is deleted (a delete by the command, not an
+ * expiry: no expiry is counted or reported) and true returned; except
+ * while loading, when the key stays with that time, as it was when the
+ * logged command first ran, and false is returned.
+ */
+bool ap_cmd_expire_passed(struct ap_cmd_ctx *c, const struct ap_arg *k,
+			  struct ap_entry *e, int64_t when);
+
 /* Registration at start. Tables are arrays terminated by a NULL name. */
 void ap_cmd_table_add(const struct ap_cmd *cmds);
 /* Finds a command by name (case-insensitive). */

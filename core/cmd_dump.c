@@ -129,42 +129,6 @@ static int64_t restore_when(struct ap_cmd_ctx *c, long long ttl, bool absttl,
 	return when;
 }
 
-/*
- * Settles key k (entry e), just given the expire time `when`, which is
- * not in the future. A live keyspace deletes the key, as Redis creates
- * nothing for a passed TTL: returns true. A keyspace that is loading
- * (replaying its log, where nothing expires) keeps it with that time,
- * since the key lived on when the command first ran; it goes when the
- * load ends: returns false.
- *
- * The keyspace does not tell whether it is loading, so the lookup of the
- * key, given a time strictly before now, tells: it expires the key unless
- * loading. That expiry is not one: the counts it added are taken back.
- */
-static bool expire_settle(struct ap_cmd_ctx *c, const struct ap_arg *k,
-			  struct ap_entry *e, int64_t when)
-{
-	struct ap_keyspace_stats *st = ap_keyspace_stats(c->ks);
-	int64_t now = ap_keyspace_now(c->ks);
-	int64_t t = AP_MIN(when, now - 1);
-	uint64_t expired = st->expired;
-
-	AP_ASSERT(when <= now);
-	/* A time of -1 would read as "no TTL". */
-	if (t == AP_NO_EXPIRE)
-		t--;
-	ap_db_set_expire(c->db, &e, t);
-	e = ap_db_lookup(c->db, k->p, k->len, AP_LK_NOTOUCH);
-	if (e == NULL) {
-		AP_ASSERT(st->expired == expired + 1);
-		st->expired--;
-		st->dirty--;
-		return true;
-	}
-	ap_db_set_expire(c->db, &e, when == AP_NO_EXPIRE ? when - 1 : when);
-	return false;
-}
-
 /* Records the restore of argv[1] with expire time `when` (AP_NO_EXPIRE:
  * none) in its deterministic form (see the file comment). */
 static void restore_propagate(struct ap_cmd_ctx *c, int64_t when)
@@ -250,7 +214,7 @@ static void cmd_restore(struct ap_cmd_ctx *c)
 					       AP_LK_NOTOUCH) != NULL;
 	struct ap_entry *e =
 		ap_serial_value_store(c->db, key->p, key->len, &v, when);
-	if (expired && expire_settle(c, key, e, when)) {
+	if (expired && ap_cmd_expire_passed(c, key, e, when)) {
 		/* Created and expired at once: only the old key goes. */
 		if (existed) {
 			struct ap_arg argv[2] = {{.p = "DEL", .len = 3}, *key};

@@ -168,43 +168,6 @@ static bool expire_when_parse(struct ap_cmd_ctx *c, int64_t base_ms,
 }
 
 /*
- * Settles key k (entry e), just given the expire time `when`, which is
- * not in the future. A live keyspace deletes the key, as Redis deletes a
- * key whose new expire time has passed: returns true. A keyspace that is
- * loading (replaying its log, where nothing expires) keeps it with that
- * time, since the key lived on when the command first ran; it goes when
- * the load ends: returns false.
- *
- * The keyspace does not tell whether it is loading, so the lookup of the
- * key, given a time strictly before now, tells: it expires the key unless
- * loading. That expiry is a delete by the command, not an expiry: the
- * counts it added are taken back.
- */
-static bool expire_settle(struct ap_cmd_ctx *c, const struct ap_arg *k,
-			  struct ap_entry *e, int64_t when)
-{
-	struct ap_keyspace_stats *st = ap_keyspace_stats(c->ks);
-	int64_t now = ap_keyspace_now(c->ks);
-	int64_t t = AP_MIN(when, now - 1);
-	uint64_t expired = st->expired;
-
-	AP_ASSERT(when <= now);
-	/* A time of -1 would read as "no TTL". */
-	if (t == AP_NO_EXPIRE)
-		t--;
-	ap_db_set_expire(c->db, &e, t);
-	e = ap_db_lookup(c->db, k->p, k->len, AP_LK_NOTOUCH);
-	if (e == NULL) {
-		AP_ASSERT(st->expired == expired + 1);
-		st->expired--;
-		st->dirty--;
-		return true;
-	}
-	ap_db_set_expire(c->db, &e, when == AP_NO_EXPIRE ? when - 1 : when);
-	return false;
-}
-
-/*
  * Records the change of an EXPIRE-family command on argv[1]: "PEXPIREAT
  * key when", absolute and without NX/XX/GT/LT (their condition was met),
  * or "DEL key" when the key went.
@@ -251,7 +214,7 @@ static void expire_generic(struct ap_cmd_ctx *c, int64_t base_ms, bool seconds,
 	}
 	bool deleted = false;
 	if (when <= ap_keyspace_now(c->ks))
-		deleted = expire_settle(c, &c->argv[1], e, when);
+		deleted = ap_cmd_expire_passed(c, &c->argv[1], e, when);
 	else
 		ap_db_set_expire(c->db, &e, when);
 	c->dirty++;

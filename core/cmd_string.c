@@ -86,47 +86,10 @@ static void propagate_pexpireat(struct ap_cmd_ctx *c, int idx, int64_t when)
 }
 
 /*
- * Settles key k (entry e), just given the expire time `when`, which is
- * not in the future. A live keyspace deletes the key, as Redis deletes a
- * key whose new expire time has passed: returns true. A keyspace that is
- * loading (replaying its log, where nothing expires) keeps it with that
- * time, since the key lived on when the command first ran; it goes when
- * the load ends: returns false.
- *
- * The keyspace does not tell whether it is loading, so the lookup of the
- * key, given a time strictly before now, tells: it expires the key unless
- * loading. That expiry is a delete by the command, not an expiry: the
- * counts it added are taken back.
- */
-static bool expire_settle(struct ap_cmd_ctx *c, const struct ap_arg *k,
-			  struct ap_entry *e, int64_t when)
-{
-	struct ap_keyspace_stats *st = ap_keyspace_stats(c->ks);
-	int64_t now = ap_keyspace_now(c->ks);
-	int64_t t = AP_MIN(when, now - 1);
-	uint64_t expired = st->expired;
-
-	AP_ASSERT(when <= now);
-	/* A time of -1 would read as "no TTL". */
-	if (t == AP_NO_EXPIRE)
-		t--;
-	ap_db_set_expire(c->db, &e, t);
-	e = ap_db_lookup(c->db, k->p, k->len, AP_LK_NOTOUCH);
-	if (e == NULL) {
-		AP_ASSERT(st->expired == expired + 1);
-		st->expired--;
-		st->dirty--;
-		return true;
-	}
-	ap_db_set_expire(c->db, &e, when == AP_NO_EXPIRE ? when - 1 : when);
-	return false;
-}
-
-/*
  * Stores argv[val] as the string value of argv[key] with an absolute
  * expire time (or AP_NO_EXPIRE), replacing any old value, and counts the
  * change. A time that has already passed leaves no key (see
- * expire_settle): an old key is deleted, recorded as DEL, and nothing
+ * ap_cmd_expire_passed): an old key is deleted, recorded as DEL, and nothing
  * changes when there was none. Returns true if the key holds the value.
  */
 static bool store_string(struct ap_cmd_ctx *c, int key, int val,
@@ -141,7 +104,7 @@ static bool store_string(struct ap_cmd_ctx *c, int key, int val,
 	struct ap_entry *e =
 		ap_db_set_string(c->db, k->p, k->len, v->p, v->len, expire_ms);
 
-	if (passed && expire_settle(c, k, e, expire_ms)) {
+	if (passed && ap_cmd_expire_passed(c, k, e, expire_ms)) {
 		if (existed) {
 			c->dirty++;
 			propagate_del(c, key);
@@ -457,7 +420,7 @@ static void cmd_getex(struct ap_cmd_ctx *c)
 		return;
 	reply_entry(c->r, e);
 	if (o.kind != EXPIRE_NONE && expire_ms <= ap_keyspace_now(c->ks)) {
-		if (expire_settle(c, &c->argv[1], e, expire_ms))
+		if (ap_cmd_expire_passed(c, &c->argv[1], e, expire_ms))
 			propagate_del(c, 1);
 		c->dirty++;
 	} else if (o.kind != EXPIRE_NONE) {
