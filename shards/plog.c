@@ -382,18 +382,18 @@ static void on_expire(void *arg, unsigned db, const char *key, size_t klen)
 	ap_plog_del(arg, db, key, klen);
 }
 
-int ap_plog_open(struct ap_shard *s, const char *dir, uint64_t seq, bool fresh,
-		 char *err, size_t err_size)
+int ap_plog_open(struct ap_shard *s, uint64_t seq, bool fresh, char *err,
+		 size_t err_size)
 {
 	struct ap_plog *l = &s->plog;
-	char name[AP_PERSIST_FILE_NAME_SIZE];
-	ap_persist_file_name(name, AP_PERSIST_FILE_INCR, (unsigned)s->id, seq);
-	snprintf(l->path, sizeof(l->path), "%s/%s", dir, name);
-	int fd = open(l->path,
+	char path[AP_PERSIST_PATH_SIZE];
+	ap_persist_path(s->srv, AP_PERSIST_FILE_INCR, (unsigned)s->id, seq,
+			path);
+	int fd = open(path,
 		      O_WRONLY | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : 0),
 		      0644);
 	if (fd < 0) {
-		snprintf(err, err_size, "cannot open %s: %s", l->path,
+		snprintf(err, err_size, "cannot open %s: %s", path,
 			 strerror(errno));
 		return -errno;
 	}
@@ -401,10 +401,11 @@ int ap_plog_open(struct ap_shard *s, const char *dir, uint64_t seq, bool fresh,
 	if (fstat(fd, &st) < 0) {
 		int e = errno;
 		close(fd);
-		snprintf(err, err_size, "cannot stat %s: %s", l->path,
+		snprintf(err, err_size, "cannot stat %s: %s", path,
 			 strerror(e));
 		return -e;
 	}
+	memcpy(l->path, path, sizeof(path));
 	l->fd = fd;
 	l->seq = seq;
 	ap_keyspace_set_expire_hook(s->ks, on_expire, s);

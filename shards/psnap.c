@@ -66,7 +66,10 @@ struct ap_rewrite {
 	bool aof;		  /* BGREWRITEAOF (for the reply's words) */
 	uint64_t base_bytes;	  /* written by the shards (their reports) */
 	struct ap_txn *t;
-	int remaining;
+	int cuts_left; /* step 2 answers still to come */
+	int started;   /* shards that made their cut */
+	int done;      /* step 4 reports in; a shard that walks little may
+			  report before another shard's cut is back */
 	int64_t start_ms;
 	struct rw_slot *slots; /* [nshards] */
 	struct rw_msg *msgs;   /* [nshards] */
@@ -163,14 +166,6 @@ void ap_psnap_tick(struct ap_shard *s)
 	snap_pump(s);
 }
 
-static void file_path(struct ap_shard *s, enum ap_persist_file_kind kind,
-		      uint64_t seq, char *path, size_t size)
-{
-	char name[AP_PERSIST_FILE_NAME_SIZE];
-	ap_persist_file_name(name, kind, (unsigned)s->id, seq);
-	snprintf(path, size, "%s/%s", s->srv->persist_dir, name);
-}
-
 static void snap_close(struct ap_shard *s, bool remove)
 {
 	struct ap_psnap *p = &s->psnap;
@@ -178,9 +173,8 @@ static void snap_close(struct ap_shard *s, bool remove)
 		close(p->fd);
 	p->fd = -1;
 	if (remove) {
-		char path[sizeof(s->plog.path)];
-		file_path(s, AP_PERSIST_FILE_BASE, p->seq, path, sizeof(path));
-		unlink(path);
+		ap_persist_unlink(s->srv, AP_PERSIST_FILE_BASE, (unsigned)s->id,
+				  p->seq);
 	}
 	ap_persist_enc_clear(&p->enc);
 	ap_persist_enc_clear(&p->out);
@@ -228,8 +222,9 @@ static int cut_make(struct ap_shard *s, struct ap_rewrite *rw)
 	struct rw_slot *sl = &rw->slots[s->id];
 	struct ap_plog *l = &s->plog;
 	p->seq = sl->seq;
-	char path[sizeof(l->path)];
-	file_path(s, AP_PERSIST_FILE_BASE, p->seq, path, sizeof(path));
+	char path[AP_PERSIST_PATH_SIZE];
+	ap_persist_path(s->srv, AP_PERSIST_FILE_BASE, (unsigned)s->id, p->seq,
+			path);
 	p->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (p->fd < 0)
 		return -errno;
@@ -237,8 +232,7 @@ static int cut_make(struct ap_shard *s, struct ap_rewrite *rw)
 		char err[256];
 		int old_fd = l->fd;
 		uint64_t old_seq = l->seq;
-		int rc = ap_plog_open(s, s->srv->persist_dir, p->seq, true, err,
-				      sizeof(err));
+		int rc = ap_plog_open(s, p->seq, true, err, sizeof(err));
 		if (rc < 0) {
 			l->fd = old_fd;
 			l->seq = old_seq;
@@ -297,44 +291,24 @@ bool ap_psnap_busy(const struct ap_shard *s)
 static int write_manifest(struct ap_rewrite *rw, bool done)
 {
 	struct ap_server *srv = rw->home->srv;
-	struct ap_persist_mstate *ms = srv->mstate;
-	struct ap_persist_manifest m;
-	ap_persist_manifest_init(&m, (unsigned)srv->nshards);
-	int rc = 0;
-	for (unsigned i = 0; i < (unsigned)srv->nshards && rc == 0; i++) {
-		struct rw_slot *sl = &rw->slots[i];
+	struct ap_persist_mstate *ms =
+		ap_malloc((size_t)srv->nshards * sizeof(*ms));
+	for (int i = 0; i < srv->nshards; i++) {
+		const struct rw_slot *sl = &rw->slots[i];
+		uint64_t log = sl->log_switched ? sl->seq : 0;
 		if (done) {
-			rc = ap_persist_manifest_add(&m, AP_PERSIST_FILE_BASE,
-						     i, sl->seq);
-			if (rc == 0 && sl->log_switched)
-				rc = ap_persist_manifest_add(
-					&m, AP_PERSIST_FILE_INCR, i, sl->seq);
+			ms[i] = (struct ap_persist_mstate){sl->seq, log, log};
 			continue;
 		}
-		if (ms[i].base)
-			rc = ap_persist_manifest_add(&m, AP_PERSIST_FILE_BASE,
-						     i, ms[i].base);
-		uint64_t last = sl->log_switched ? sl->seq : ms[i].last;
-		for (uint64_t q = ms[i].first; rc == 0 && q && q <= last; q++)
-			rc = ap_persist_manifest_add(&m, AP_PERSIST_FILE_INCR,
-						     i, q);
+		ms[i] = srv->mstate[i];
+		if (log) {
+			ms[i].first = ms[i].first ? ms[i].first : log;
+			ms[i].last = log;
+		}
 	}
-	if (rc == 0)
-		rc = ap_persist_manifest_write(srv->persist_dir, &m);
-	ap_persist_manifest_deinit(&m);
+	int rc = ap_persist_write_mstate(srv, ms);
+	ap_free(ms);
 	return rc;
-}
-
-static void unlink_file(struct ap_server *srv, enum ap_persist_file_kind kind,
-			unsigned shard, uint64_t seq)
-{
-	char name[AP_PERSIST_FILE_NAME_SIZE];
-	char path[sizeof(srv->persist_dir) + AP_PERSIST_FILE_NAME_SIZE];
-	ap_persist_file_name(name, kind, shard, seq);
-	snprintf(path, sizeof(path), "%s/%s", srv->persist_dir, name);
-	if (unlink(path) < 0 && errno != ENOENT)
-		ap_log(AP_LOG_WARNING, "cannot remove %s: %s", path,
-		       strerror(errno));
 }
 
 static void reply_client(struct ap_rewrite *rw, const char *err, const char *ok)
@@ -365,19 +339,19 @@ static void rewrite_complete(struct ap_shard *home, struct ap_rewrite *rw)
 		struct rw_slot *sl = &rw->slots[i];
 		if (rc == 0) {
 			if (ms[i].base)
-				unlink_file(srv, AP_PERSIST_FILE_BASE,
-					    (unsigned)i, ms[i].base);
+				ap_persist_unlink(srv, AP_PERSIST_FILE_BASE,
+						  (unsigned)i, ms[i].base);
 			for (uint64_t q = ms[i].first; q && q <= ms[i].last;
 			     q++)
-				unlink_file(srv, AP_PERSIST_FILE_INCR,
-					    (unsigned)i, q);
+				ap_persist_unlink(srv, AP_PERSIST_FILE_INCR,
+						  (unsigned)i, q);
 			ms[i].base = sl->seq;
 			ms[i].first = ms[i].last =
 				sl->log_switched ? sl->seq : 0;
 		} else {
 			if (sl->started && !sl->err)
-				unlink_file(srv, AP_PERSIST_FILE_BASE,
-					    (unsigned)i, sl->seq);
+				ap_persist_unlink(srv, AP_PERSIST_FILE_BASE,
+						  (unsigned)i, sl->seq);
 			if (sl->log_switched)
 				ms[i].last = sl->seq;
 		}
@@ -400,12 +374,18 @@ static void rewrite_complete(struct ap_shard *home, struct ap_rewrite *rw)
 		reply_client(rw,
 			     rc ? "ERR snapshot failed (see the log)" : NULL,
 			     "OK");
-	ap_free(rw->slots);
-	ap_free(rw->msgs);
-	ap_free(rw);
+	ap_psnap_rewrite_free(rw);
+	srv->rewrite = NULL;
 	atomic_store(&srv->snap_busy, 0);
 	if (atomic_exchange(&srv->snap_scheduled, 0))
 		(void)ap_psnap_start(home, NULL, false, false);
+}
+
+void ap_psnap_rewrite_free(struct ap_rewrite *rw)
+{
+	ap_free(rw->slots);
+	ap_free(rw->msgs);
+	ap_free(rw);
 }
 
 static void done_back(struct ap_shard *home, struct ap_msg *m)
@@ -413,7 +393,7 @@ static void done_back(struct ap_shard *home, struct ap_msg *m)
 	struct rw_msg *rm = (struct rw_msg *)m;
 	struct ap_rewrite *rw = rm->rw;
 	rw->base_bytes += rw->slots[rm->shard].bytes;
-	if (--rw->remaining == 0)
+	if (++rw->done == rw->started && rw->cuts_left == 0)
 		rewrite_complete(home, rw);
 }
 
@@ -421,13 +401,13 @@ static void cut_back(struct ap_shard *home, struct ap_msg *m)
 {
 	struct ap_rewrite *rw = ((struct rw_msg *)m)->rw;
 	struct ap_server *srv = home->srv;
-	if (--rw->remaining > 0)
+	if (--rw->cuts_left > 0)
 		return;
-	int err = 0, started = 0;
+	int err = 0;
 	for (int i = 0; i < srv->nshards; i++) {
 		if (rw->slots[i].err)
 			err = rw->slots[i].err;
-		started += rw->slots[i].started;
+		rw->started += rw->slots[i].started;
 	}
 	/* Step 3: the new logs are named before anything is written to
 	 * them. If this fails, the shards stop logging into unnamed files:
@@ -457,8 +437,7 @@ static void cut_back(struct ap_shard *home, struct ap_msg *m)
 			     rw->aof ? "Background append only file "
 				       "rewriting started"
 				     : "Background saving started");
-	rw->remaining = started; /* step 4 reports come back */
-	if (started == 0)
+	if (rw->done == rw->started) /* every report is in already */
 		rewrite_complete(home, rw);
 }
 
@@ -467,7 +446,7 @@ static void rewrite_locked(struct ap_shard *home, struct ap_txn *t)
 {
 	struct ap_rewrite *rw = t->arg;
 	struct ap_server *srv = home->srv;
-	rw->remaining = srv->nshards;
+	rw->cuts_left = srv->nshards;
 	for (int i = 0; i < srv->nshards; i++) {
 		struct rw_msg *m = &rw->msgs[i];
 		m->m.home = (uint16_t)home->id;
@@ -490,6 +469,7 @@ bool ap_psnap_start(struct ap_shard *home, struct ap_client *c, bool aof,
 		ap_log(AP_LOG_WARNING, "cannot create %s: %s", srv->persist_dir,
 		       strerror(errno)); /* each shard's open reports it */
 	struct ap_rewrite *rw = ap_calloc(1, sizeof(*rw));
+	srv->rewrite = rw; /* freed by the server if it stops first */
 	rw->home = home;
 	rw->client = c;
 	rw->aof = aof;
@@ -573,7 +553,7 @@ static bool save_rule_met(const char *rules, int64_t since_s, uint64_t dirty)
 void ap_psnap_cron(struct ap_shard *s)
 {
 	struct ap_server *srv = s->srv;
-	if (!srv->persist_dir[0] || atomic_load(&srv->snap_busy))
+	if (atomic_load(&srv->snap_busy))
 		return;
 	int64_t now = s->now_ms;
 	if (atomic_load(&srv->snap_status) &&
@@ -612,19 +592,8 @@ void ap_psnap_cron(struct ap_shard *s)
 
 /* --- commands ------------------------------------------------------------ */
 
-static bool persistence_dir_ready(struct ap_cmd_ctx *c)
-{
-	if (c->server->persist_dir[0])
-		return true;
-	ap_reply_error(c->r, "ERR persistence is off (no data directory "
-			     "was prepared at start)");
-	return false;
-}
-
 static void start_cmd(struct ap_cmd_ctx *c, bool aof, bool wait_done)
 {
-	if (!persistence_dir_ready(c))
-		return;
 	if (!ap_psnap_start(c->client->shard, c->client, aof, wait_done))
 		ap_reply_error(c->r,
 			       aof ? "ERR Background append only file "

@@ -160,10 +160,9 @@ static void base_put(void *arg, const struct ap_entry *e)
 static int write_base(struct ap_shard *s, uint64_t seq, char *err,
 		      size_t err_size)
 {
-	char name[AP_PERSIST_FILE_NAME_SIZE];
-	char path[sizeof(s->plog.path)];
-	ap_persist_file_name(name, AP_PERSIST_FILE_BASE, (unsigned)s->id, seq);
-	snprintf(path, sizeof(path), "%s/%s", s->srv->persist_dir, name);
+	char path[AP_PERSIST_PATH_SIZE];
+	ap_persist_path(s->srv, AP_PERSIST_FILE_BASE, (unsigned)s->id, seq,
+			path);
 	struct base_writer w = {.fd = -1};
 	w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (w.fd < 0) {
@@ -244,7 +243,7 @@ int ap_persist_shard_start(struct ap_shard *s, char *err, size_t err_size)
 	 * start that crashed before its manifest was written. */
 	bool fresh = !old || srv->persist_reshard ||
 		     !ap_persist_plan_last_seq(p, (unsigned)s->id);
-	return ap_plog_open(s, srv->persist_dir, seq, fresh, err, err_size);
+	return ap_plog_open(s, seq, fresh, err, err_size);
 }
 
 /* What the manifest names for shard i from now on (see mstate). */
@@ -276,18 +275,38 @@ static void mstate_fill(struct ap_server *srv, int i)
 	}
 }
 
-/* Writes the manifest from mstate. */
-static int write_mstate(struct ap_server *srv)
+void ap_persist_path(const struct ap_server *srv,
+		     enum ap_persist_file_kind kind, unsigned shard,
+		     uint64_t seq, char *buf)
+{
+	char name[AP_PERSIST_FILE_NAME_SIZE];
+	ap_persist_file_name(name, kind, shard, seq);
+	snprintf(buf, AP_PERSIST_PATH_SIZE, "%s/%s", srv->persist_dir, name);
+}
+
+void ap_persist_unlink(const struct ap_server *srv,
+		       enum ap_persist_file_kind kind, unsigned shard,
+		       uint64_t seq)
+{
+	char path[AP_PERSIST_PATH_SIZE];
+	ap_persist_path(srv, kind, shard, seq, path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		ap_log(AP_LOG_WARNING, "cannot remove %s: %s", path,
+		       strerror(errno));
+}
+
+int ap_persist_write_mstate(const struct ap_server *srv,
+			    const struct ap_persist_mstate *ms)
 {
 	struct ap_persist_manifest m;
 	ap_persist_manifest_init(&m, (unsigned)srv->nshards);
 	int rc = 0;
 	for (unsigned i = 0; i < (unsigned)srv->nshards && rc == 0; i++) {
-		const struct ap_persist_mstate *ms = &srv->mstate[i];
-		if (ms->base)
+		if (ms[i].base)
 			rc = ap_persist_manifest_add(&m, AP_PERSIST_FILE_BASE,
-						     i, ms->base);
-		for (uint64_t q = ms->first; rc == 0 && q && q <= ms->last; q++)
+						     i, ms[i].base);
+		for (uint64_t q = ms[i].first; rc == 0 && q && q <= ms[i].last;
+		     q++)
 			rc = ap_persist_manifest_add(&m, AP_PERSIST_FILE_INCR,
 						     i, q);
 	}
@@ -297,20 +316,13 @@ static int write_mstate(struct ap_server *srv)
 	return rc;
 }
 
-/* Removes the old data set's files that the new manifest does not name. */
+/* Removes the old data set's files (the new manifest names none). */
 static void remove_old_files(struct ap_server *srv)
 {
 	const struct ap_persist_manifest *m = &srv->plan->m;
-	for (size_t i = 0; i < m->count; i++) {
-		char name[AP_PERSIST_FILE_NAME_SIZE];
-		char path[sizeof(srv->persist_dir) + AP_PERSIST_FILE_NAME_SIZE];
-		ap_persist_file_name(name, m->files[i].kind, m->files[i].shard,
-				     m->files[i].seq);
-		snprintf(path, sizeof(path), "%s/%s", srv->persist_dir, name);
-		if (unlink(path) < 0 && errno != ENOENT)
-			ap_log(AP_LOG_WARNING, "cannot remove %s: %s", path,
-			       strerror(errno));
-	}
+	for (size_t i = 0; i < m->count; i++)
+		ap_persist_unlink(srv, m->files[i].kind, m->files[i].shard,
+				  m->files[i].seq);
 }
 
 int ap_persist_server_ready(struct ap_server *srv, char *err, size_t err_size)
@@ -323,7 +335,7 @@ int ap_persist_server_ready(struct ap_server *srv, char *err, size_t err_size)
 	 * log each shard appends to); without, only when the data set was
 	 * redistributed. */
 	if (srv->cfg.appendonly || srv->persist_reshard) {
-		rc = write_mstate(srv);
+		rc = ap_persist_write_mstate(srv, srv->mstate);
 		if (rc < 0)
 			snprintf(err, err_size,
 				 "cannot write the manifest in %s: %s",

@@ -681,5 +681,7 @@ void ap_server_destroy(struct ap_server *srv)
 	mi_free(srv->shards);
 	mi_free(srv->mesh);
 	ap_free(srv->mstate);
+	if (srv->rewrite) /* stopped in the middle of one */
+		ap_psnap_rewrite_free(srv->rewrite);
 	ap_free(srv);
 }

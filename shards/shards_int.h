@@ -45,6 +45,10 @@ struct ap_msg {
 
 /* A shard's append-only log (plog.c). Offsets are byte offsets in the
  * current log file. */
+/* Room for the path of a data set file: dir/appenddirname/name. */
+#define AP_PERSIST_DIR_SIZE  (AP_CONFIG_STR_MAX * 2 + 2)
+#define AP_PERSIST_PATH_SIZE (AP_PERSIST_DIR_SIZE + AP_PERSIST_FILE_NAME_SIZE)
+
 /* A shard's snapshot writer (psnap.c). */
 struct ap_rewrite;
 struct rw_msg;
@@ -77,7 +81,7 @@ struct ap_plog {
 	bool everysec; /* appendfsync everysec */
 	int fd;
 	uint64_t seq; /* the log file's sequence number */
-	char path[AP_CONFIG_STR_MAX * 2 + 2 + AP_PERSIST_FILE_NAME_SIZE];
+	char path[AP_PERSIST_PATH_SIZE];
 	struct ap_persist_enc cur; /* records of this tick on */
 	struct ap_persist_enc out; /* records being written */
 	uint64_t out_off;	   /* file offset of out's first byte */
@@ -448,6 +452,7 @@ struct ap_server {
 	_Atomic int persist_go;		  /* the data set is loaded and named */
 	struct ap_persist_plan *plan;	  /* what to load at start, or NULL */
 	struct ap_persist_mstate *mstate; /* [nshards] */
+	struct ap_rewrite *rewrite;	  /* the one running (its home's) */
 	bool manifest_broken;	      /* a rewrite could not name its logs */
 	_Atomic int snap_busy;	      /* a snapshot/rewrite is running */
 	_Atomic int snap_scheduled;   /* BGSAVE SCHEDULE */
@@ -459,7 +464,7 @@ struct ap_server {
 	_Atomic uint64_t aof_base_size; /* bytes of the bases written last */
 	_Atomic int64_t snap_try_ms;	/* when the last one started */
 	bool persist_reshard;		/* the shard count changed */
-	char persist_dir[AP_CONFIG_STR_MAX * 2 + 2];
+	char persist_dir[AP_PERSIST_DIR_SIZE];
 	_Atomic int stop;		/* stop requested */
 	_Atomic uint32_t clients;	/* connected clients, all shards */
 	_Atomic int paused_until_ms_hi; /* unused */
@@ -679,6 +684,18 @@ int ap_persist_server_prepare(struct ap_server *srv, char *err,
 int ap_persist_shard_start(struct ap_shard *s, char *err, size_t err_size);
 /* Main thread, every shard loaded: writes the manifest if it changed. */
 int ap_persist_server_ready(struct ap_server *srv, char *err, size_t err_size);
+/* The path of a data set file (buf: AP_PERSIST_PATH_SIZE bytes). */
+void ap_persist_path(const struct ap_server *srv,
+		     enum ap_persist_file_kind kind, unsigned shard,
+		     uint64_t seq, char *buf);
+/* Removes a data set file (a warning if that fails, unless it is gone). */
+void ap_persist_unlink(const struct ap_server *srv,
+		       enum ap_persist_file_kind kind, unsigned shard,
+		       uint64_t seq);
+/* Replaces the manifest with the files ms[0..nshards) name. Blocking.
+ * Returns 0 or -errno. */
+int ap_persist_write_mstate(const struct ap_server *srv,
+			    const struct ap_persist_mstate *ms);
 
 /* --- psnap.c: snapshots and log rewrites --------------------------------- */
 extern const struct ap_cmd ap_cmds_persist[];
@@ -695,6 +712,8 @@ bool ap_psnap_busy(const struct ap_shard *s);
 void ap_psnap_cut_check(struct ap_shard *s);
 /* Shard 0's cron: the save rules and the automatic log rewrite. */
 void ap_psnap_cron(struct ap_shard *s);
+/* Frees a rewrite (at its end, or left over when the server stopped). */
+void ap_psnap_rewrite_free(struct ap_rewrite *rw);
 /* The loop stops: an unfinished snapshot is dropped. */
 void ap_psnap_stop(struct ap_shard *s);
 
@@ -704,8 +723,8 @@ void ap_plog_init(struct ap_shard *s);
 void ap_plog_deinit(struct ap_shard *s);
 /* Opens (creates) this shard's log number seq under dir for appending at
  * its end. Blocking; at start. Returns 0 or -errno with err set. */
-int ap_plog_open(struct ap_shard *s, const char *dir, uint64_t seq, bool fresh,
-		 char *err, size_t err_size);
+int ap_plog_open(struct ap_shard *s, uint64_t seq, bool fresh, char *err,
+		 size_t err_size);
 /* Writes out what is recorded and waits for it (the loop is stopping),
  * fsyncs and closes the file. */
 void ap_plog_close(struct ap_shard *s);
