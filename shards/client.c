@@ -228,7 +228,9 @@ void ap_shard_exec(struct ap_shard *s, struct ap_cmd_ctx *ctx)
 	struct ap_cmdstat *cs = &s->cmdstats[ap_shard_cmdstat_idx(ctx->cmd)];
 	uint32_t errors = ctx->r->errors;
 	bool logged = s->plog.on && ctx->ks == s->ks;
-	if (AP_UNLIKELY(ap_keyspace_snap_active(s->ks)) && ctx->ks == s->ks &&
+	/* A snapshot walks only while this shard writes one (psnap.rw): one
+	 * load on the common path, no call. */
+	if (AP_UNLIKELY(s->psnap.rw != NULL) && ctx->ks == s->ks &&
 	    (ctx->cmd->flags & AP_CMD_WRITE))
 		snap_preserve_keys(ctx);
 	if (logged) {
