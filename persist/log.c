@@ -36,7 +36,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 /* Smallest VALUE body: a type byte and an encoding byte. */
 #define VALUE_MIN_LEN 2
 /* No part open in an encoder. */
-#define NO_PART SIZE_MAX
+#define DETACHED_PART (SIZE_MAX - 1) /* txn_detach: no TXN record yet */
+#define NO_PART	      SIZE_MAX
 
 /* The name of a record kind. */
 const char *ap_persist_kind_name(unsigned kind)
@@ -88,10 +89,11 @@ void ap_persist_enc_init(struct ap_persist_enc *e)
 	e->part_count = 0;
 }
 
-/* Frees the buffer; a part left open is a bug. */
+/* Frees the buffer; a part left open is a bug (a detached part may be
+ * dropped unwritten: its transaction never committed). */
 void ap_persist_enc_deinit(struct ap_persist_enc *e)
 {
-	AP_ASSERT(e->part_off == NO_PART);
+	AP_ASSERT(e->part_off == NO_PART || e->part_off == DETACHED_PART);
 	ap_serial_buf_deinit(&e->b);
 }
 
@@ -307,6 +309,37 @@ void ap_persist_enc_txn_end(struct ap_persist_enc *e)
 	e->part_off = NO_PART;
 	e->part_txid = 0;
 	e->part_count = 0;
+}
+
+/* A detached part: records carry txid and are counted, and the TXN
+ * record that opens them is written later, by ap_persist_enc_txn_splice,
+ * once the participants are known. */
+void ap_persist_enc_txn_detach(struct ap_persist_enc *e, uint64_t txid)
+{
+	AP_ASSERT(e->part_off == NO_PART);
+	AP_ASSERT(txid != 0);
+	e->part_off = DETACHED_PART;
+	e->part_txid = txid;
+	e->part_count = 0;
+}
+
+/* Writes into dst the TXN record of side's detached part, then side's
+ * records (already sealed with the part's txid); side is left empty and
+ * closed. */
+void ap_persist_enc_txn_splice(struct ap_persist_enc *dst,
+			       struct ap_persist_enc *side,
+			       const uint16_t *shards, unsigned nshards)
+{
+	AP_ASSERT(side->part_off == DETACHED_PART);
+	uint32_t count = side->part_count;
+	ap_persist_enc_txn_begin(dst, side->part_txid, shards, nshards);
+	ap_serial_buf_put(&dst->b, side->b.p, side->b.len);
+	dst->part_count = count;
+	ap_persist_enc_txn_end(dst);
+	side->part_off = NO_PART;
+	side->part_txid = 0;
+	side->part_count = 0;
+	ap_persist_enc_clear(side);
 }
 
 /* --- decoding: payload fields --------------------------------------------- */

@@ -17,6 +17,14 @@
  *     DEL    db:varint key:(len:varint bytes)
  *     TXN    nshards:varint { shard:varint } * nshards (strictly
  *            ascending) count:u32 (little endian)
+ *     ZBLOCK codec:u8 raw_len:varint compressed-bytes (the rest)
+ *
+ * A ZBLOCK (base snapshots only, txid 0) holds raw_len bytes of whole
+ * records of the other kinds with txid 0, each framed and checksummed as
+ * above, compressed with codec (AP_PERSIST_CODEC_*); 1 <= raw_len <=
+ * AP_PERSIST_ZBLOCK_RAW_MAX and the compressed bytes are fewer than
+ * raw_len (a writer writes a block only when it shrinks). The iterator
+ * returns a ZBLOCK as one record; struct ap_persist_zread expands it.
  *
  * Varints are LEB128 in their shortest form, as in serial.h. A TXN record
  * opens one shard's part of a multi-shard transaction (txid != 0); the
@@ -87,14 +95,27 @@ enum ap_persist_kind {
 	AP_PERSIST_VALUE = 2,
 	AP_PERSIST_DEL = 3,
 	AP_PERSIST_TXN = 4,
+	AP_PERSIST_ZBLOCK = 5,
 };
-#define AP_PERSIST_KIND_MAX AP_PERSIST_TXN
+#define AP_PERSIST_KIND_MAX AP_PERSIST_ZBLOCK
+
+/* A ZBLOCK's codec: the values of enum ap_snapshot_compression (core/
+ * config.h), which names them in the configuration. 0 (none) is never
+ * written: records that are not compressed are written plain. */
+enum ap_persist_codec {
+	AP_PERSIST_CODEC_NONE = 0,
+	AP_PERSIST_CODEC_LZ4 = 1,
+	AP_PERSIST_CODEC_ZSTD = 2,
+};
+#define AP_PERSIST_CODEC_MAX AP_PERSIST_CODEC_ZSTD
 
 /* Bytes before a record's payload: length and CRC. */
 #define AP_PERSIST_HEADER_SIZE 8
 
 /* The name of a kind ("CMD", ...), or "?" for anything else. */
 const char *ap_persist_kind_name(unsigned kind);
+/* The name of a codec ("none", "lz4", "zstd"), or "?". */
+const char *ap_persist_codec_name(unsigned codec);
 
 /* --- encoder -------------------------------------------------------------- */
 
@@ -117,7 +138,7 @@ struct ap_persist_enc {
 
 /* An empty encoder; nothing is allocated until the first record. */
 void ap_persist_enc_init(struct ap_persist_enc *e);
-/* Frees the buffer. No part may be open. */
+/* Frees the buffer. No part may be open, except a detached one. */
 void ap_persist_enc_deinit(struct ap_persist_enc *e);
 /* Empties the buffer (after it was written out), keeping up to
  * AP_PERSIST_ENC_KEEP_SIZE bytes of memory for the next records. No part
@@ -154,6 +175,17 @@ void ap_persist_enc_txn_begin(struct ap_persist_enc *e, uint64_t txid,
 /* Closes the open part: fills in its record count and its checksum. */
 void ap_persist_enc_txn_end(struct ap_persist_enc *e);
 
+/* Opens a detached part of transaction txid (!= 0): the records put next
+ * carry txid and are counted, but no TXN record is written yet (the
+ * participants are not known). No part may be open. */
+void ap_persist_enc_txn_detach(struct ap_persist_enc *e, uint64_t txid);
+/* Appends to dst (no part open there) the TXN record of side's detached
+ * part over shards[0..nshards) followed by side's records, then empties
+ * side and closes its part. */
+void ap_persist_enc_txn_splice(struct ap_persist_enc *dst,
+			       struct ap_persist_enc *side,
+			       const uint16_t *shards, unsigned nshards);
+
 /* --- reader --------------------------------------------------------------- */
 
 /* A decoded record. Pointers point into the bytes fed to the iterator. */
@@ -179,6 +211,16 @@ struct ap_persist_rec {
 	unsigned nshards;
 	uint64_t shard_mask[AP_SHARDS_MAX / 64];
 	uint32_t part_count;
+	/* ZBLOCK: the codec, the raw length, the compressed bytes. */
+	unsigned codec;
+	uint32_t raw_len;
+	const unsigned char *zbytes;
+	size_t zlen;
+	/* A record that came out of a compressed block (ap_persist_zread):
+	 * off is then the block's file offset (what a repair cuts at) and
+	 * block_pos the record's offset among the block's raw bytes. */
+	bool in_block;
+	uint32_t block_pos;
 };
 
 /* Whether shard is among a TXN record's participants. */
@@ -212,7 +254,8 @@ enum ap_persist_status {
  *            whole or not at all (cut_txid is then that part's txid).
  *   CORRUPT  end_off = the bad record's offset; keep_len = what a salvage
  *            keeps (the same rule for an open part).
- * why is a static reason for TORN and CORRUPT.
+ * why is a static reason for TORN and CORRUPT (or, after an
+ * ap_persist_zread found a bad block, text that zread holds).
  */
 struct ap_persist_iter {
 	const unsigned char *p; /* bytes fed: file offsets base.. */
@@ -249,6 +292,95 @@ void ap_persist_iter_feed(struct ap_persist_iter *it, const void *p,
 bool ap_persist_iter_next(struct ap_persist_iter *it, struct ap_persist_rec *r);
 /* A static name of a status ("clean", "torn", ...). */
 const char *ap_persist_status_name(enum ap_persist_status s);
+/* Ends the read as CORRUPT at file offset off, where a record next()
+ * returned turned out bad on a closer look (a value that does not decode,
+ * a block that does not expand): end_off = off, keep_len as for any bad
+ * record (the TXN record of a part still open, else off). why must
+ * outlive the iterator's use. */
+void ap_persist_iter_reject(struct ap_persist_iter *it, uint64_t off,
+			    const char *why);
+/* While next() waits for a whole record (NEED_MORE; it->want bytes from
+ * it->end_off), the caller checked that record's checksum in pieces
+ * itself (so as not to allocate a buffer of its length before knowing
+ * the length is real) and it failed: ends the read as next() would have
+ * on the whole record (TORN when the record ends exactly at the end of
+ * the file, else CORRUPT). */
+void ap_persist_iter_bad_checksum(struct ap_persist_iter *it);
+
+/* --- compressed blocks (persist/zblock.c) --------------------------------- */
+
+/*
+ * The block writer: packs the records an encoder gathered (a snapshot's
+ * VALUE records) into ZBLOCK records in another encoder. Records are
+ * taken whole, in order, up to AP_PERSIST_ZBLOCK_SIZE raw bytes a block
+ * (a record alone bigger than that is a block of its own, or plain
+ * beyond AP_PERSIST_ZBLOCK_RAW_MAX); a block that does not shrink is
+ * copied plain, so a file is never bigger than uncompressed by more than
+ * nothing. The compressor's state is allocated on first use and kept
+ * until deinit. One thread.
+ */
+struct ap_persist_zenc {
+	enum ap_persist_codec codec; /* NONE: records are copied plain */
+	int level;		     /* zstd's */
+	void *lz4;		     /* LZ4 state, on first use */
+	void *zstd;		     /* ZSTD_CCtx, on first use */
+	uint64_t raw_bytes;	     /* records packed */
+	uint64_t blocks;	     /* ZBLOCK records written */
+	uint64_t plain_bytes;	     /* records copied plain */
+};
+
+/* A writer for codec; level (zstd) within AP_SNAPSHOT_ZSTD_LEVEL_MIN..
+ * _MAX. Allocates nothing. */
+void ap_persist_zenc_init(struct ap_persist_zenc *z, enum ap_persist_codec codec,
+			  int level);
+/* Frees the compressor's state; z may be initialized again. */
+void ap_persist_zenc_deinit(struct ap_persist_zenc *z);
+/*
+ * Moves whole records from the front of src (no part open there) to the
+ * end of out, as blocks, until src is empty or at least budget raw bytes
+ * moved. Without flush, a last block that is not full (its records reach
+ * the end of src with room left) stays in src for more records to join;
+ * with flush it goes too. What stays moves to the front of src. Returns
+ * the raw bytes moved. O(bytes moved + bytes staying).
+ */
+size_t ap_persist_zenc_pack(struct ap_persist_zenc *z,
+			    struct ap_persist_enc *src,
+			    struct ap_persist_enc *out, size_t budget,
+			    bool flush);
+
+/*
+ * The block reader: walks a file's records as its iterator returns them,
+ * expanding each ZBLOCK into the records it holds (returned one by one
+ * with in_block set, pointing into the block's raw bytes, valid until the
+ * next call). The raw length is checked against AP_PERSIST_ZBLOCK_RAW_MAX
+ * (by the iterator) before anything is allocated, and decompression must
+ * yield exactly that many bytes. A block that does not expand, holds a
+ * record that is bad (framing, CRC, fields, a cut record), another block,
+ * or a record with a txid ends the file's read as CORRUPT at the block's
+ * offset (ap_persist_iter_reject), with a reason held in z. One thread.
+ */
+struct ap_persist_zread {
+	struct ap_serial_buf raw;  /* the open block's raw bytes */
+	struct ap_persist_iter in; /* over raw */
+	bool open;
+	uint64_t block_off; /* the open block's file offset */
+	void *zstd;	    /* ZSTD_DCtx, on first use */
+	uint64_t blocks;    /* blocks expanded */
+	uint64_t raw_bytes; /* their raw bytes */
+	/* Records returned from inside blocks, per kind. */
+	uint64_t counts[AP_PERSIST_KIND_MAX + 1];
+	char why[160]; /* the reason of a bad block */
+};
+
+/* An empty block reader; allocates nothing yet. */
+void ap_persist_zread_init(struct ap_persist_zread *z);
+/* Frees the raw buffer and the decompressor. */
+void ap_persist_zread_deinit(struct ap_persist_zread *z);
+/* The next record of the file it walks into *r, blocks expanded: true;
+ * or false with it->status saying why, as ap_persist_iter_next (feed it
+ * and call again on NEED_MORE). */
+bool ap_persist_zread_next(struct ap_persist_zread *z,
+			   struct ap_persist_iter *it, struct ap_persist_rec *r);
 
 /* --- multi-shard transactions --------------------------------------------- */
 
@@ -403,7 +535,10 @@ ap_persist_manifest_write(const char *dir, const struct ap_persist_manifest *m);
  * shards start. It reads dir/manifest (none: an empty data set), walks
  * every file it names record by record (every CRC and field, reading the
  * file in pieces of AP_PERSIST_LOAD_READ_SIZE, or one record's size when
- * a record is bigger), and decides how each file ends:
+ * a record is bigger, and only after that record's checksum was checked
+ * in pieces: a corrupt length field costs reading what the file holds,
+ * never a buffer of that length; compressed blocks expanded), and decides
+ * how each file ends:
  *   - clean: loaded whole;
  *   - a torn tail in a shard's last log: with allow_truncate, the file is
  *     truncated (ftruncate, fsync) to the iterator's keep_len and a
@@ -411,7 +546,8 @@ ap_persist_manifest_write(const char *dir, const struct ap_persist_manifest *m);
  *     it, the build fails;
  *   - anything else (corruption anywhere; a torn tail in a snapshot or in
  *     a log that another log follows, which were complete when their
- *     successor started; a snapshot holding other records than VALUE):
+ *     successor started; a snapshot holding other records than VALUE; a
+ *     compressed block in a log, or one that does not expand):
  *     the build fails with a message naming the file and the offset and
  *     pointing at apiary-check.
  * It collects every log's TXN parts and resolves them: the plan holds the
@@ -442,6 +578,7 @@ struct ap_persist_plan {
 	uint64_t bytes;		  /* sum of file_len */
 	uint64_t truncated_bytes; /* dropped from torn tails */
 	unsigned truncated_files;
+	uint64_t read_buf_max; /* the biggest read buffer phase 1 held */
 };
 
 /*
@@ -479,6 +616,7 @@ struct ap_persist_load_stats {
 	uint64_t skipped_txn_records; /* in parts of incomplete transactions */
 	uint64_t cmd_errors; /* CMD records unknown or answering an error */
 	uint64_t bytes;	     /* bytes of the files read */
+	uint64_t blocks;     /* compressed blocks expanded */
 };
 
 /* Whether a new shard keeps key (its slot is this shard's now). */

@@ -294,8 +294,10 @@ void ap_blk_signal_cmd(struct ap_shard *s, const struct ap_cmd_ctx *ctx)
 }
 
 /* Serves the waiters of one ready key, first come first served, while
- * they get data. */
-static void serve_key(struct ap_shard *s, struct blk_key *k)
+ * they get data. Returns false when the first waiter's keys are locked by
+ * a transaction (an EXEC that pushed mid-way): the key waits for the
+ * release, as Redis serves blocked clients only after an EXEC. */
+static bool serve_key(struct ap_shard *s, struct blk_key *k)
 {
 	struct ap_blk_shard *bs = &s->blk;
 	uint32_t guard = bs->count + 1; /* each waiter at most once */
@@ -305,11 +307,15 @@ static void serve_key(struct ap_shard *s, struct blk_key *k)
 		if (!ap_db_lookup(ap_keyspace_db(s->ks, k->db), k->key, k->klen,
 				  AP_LK_NOTOUCH))
 			break;
+		if (AP_UNLIKELY(ap_txn_any_held(s)) &&
+		    ap_txn_blocks(s, w->db, w->cmd, w->argc, w->argv))
+			return false;
 		if (!waiter_try(s, w))
 			break; /* it keeps its place; the data is not for it */
 		bs->served_total++;
 		waiter_done(s, w);
 	}
+	return true;
 }
 
 static void serve_run(struct ap_shard *s, struct ap_msg *m)
@@ -326,9 +332,32 @@ static void serve_run(struct ap_shard *s, struct ap_msg *m)
 		list = k->ready_next;
 		k->ready = false;
 		k->ready_next = NULL;
-		serve_key(s, k);
+		if (!serve_key(s, k)) {
+			/* Served after the release (unless a serve above put
+			 * it on the ready list again already). */
+			if (!k->ready) {
+				k->ready = true;
+				k->ready_next = bs->locked;
+				bs->locked = k;
+			}
+			continue;
+		}
 		key_maybe_free(bs, k);
 	}
+}
+
+void ap_blk_locks_released(struct ap_shard *s)
+{
+	struct ap_blk_shard *bs = &s->blk;
+	if (!bs->locked)
+		return;
+	while (bs->locked) {
+		struct blk_key *k = bs->locked;
+		bs->locked = k->ready_next;
+		k->ready_next = bs->ready;
+		bs->ready = k;
+	}
+	serve_schedule(s);
 }
 
 static void serve_schedule(struct ap_shard *s)
@@ -404,6 +433,16 @@ void ap_blk_drop_client(struct ap_shard *s, const struct ap_client *c)
 void ap_blk_shard_deinit(struct ap_shard *s)
 {
 	struct ap_blk_shard *bs = &s->blk;
+	struct blk_key *lists[2] = {bs->ready, bs->locked};
+	bs->ready = bs->locked = NULL;
+	for (int i = 0; i < 2; i++) {
+		while (lists[i]) {
+			struct blk_key *k = lists[i];
+			lists[i] = k->ready_next;
+			k->ready = false;
+			key_maybe_free(bs, k);
+		}
+	}
 	while (bs->waiters) {
 		struct ap_blk_waiter *w = bs->waiters;
 		waiter_unlink(s, w);

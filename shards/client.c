@@ -275,7 +275,13 @@ static void run_local(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 		.client = c,
 		.no_block = c->exec != NULL,
 	};
-	ap_shard_exec(s, &ctx);
+	if (AP_UNLIKELY(c->xlog != NULL)) { /* a multi-shard EXEC's part */
+		ap_plog_exec_enter(s, c->xlog);
+		ap_shard_exec(s, &ctx);
+		ap_plog_exec_leave(s);
+	} else {
+		ap_shard_exec(s, &ctx);
+	}
 	if (AP_UNLIKELY(ctx.block))
 		ap_blk_block(s, &ctx, c, NULL, 0);
 }
@@ -391,7 +397,9 @@ static void batch_exec(struct ap_shard *s, struct ap_msg *m)
 			.cmd = cmd,
 			.no_block = b->in_txn,
 		};
+		ap_plog_exec_enter(s, b->xlog);
 		ap_shard_exec(s, &ctx);
+		ap_plog_exec_leave(s);
 		if (AP_UNLIKELY(ctx.block)) {
 			/* Parked as a waiter; goes on from the next command
 			 * once this one has its reply. */
@@ -546,6 +554,7 @@ static void group_add_remote(struct ap_client *c, int target,
 		b->client = c;
 		b->client_id = c->id;
 		b->in_txn = c->exec != NULL;
+		b->xlog = c->xlog;
 		b->target = target;
 		b->db_idx = c->db_idx;
 		b->proto = c->proto;

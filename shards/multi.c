@@ -15,6 +15,14 @@
  * reply), and releases the locks at the end. Other clients' commands on
  * those keys wait meanwhile, so the EXEC is atomic.
  *
+ * Logging (appendonly): a multi-shard EXEC's changes are recorded apart on
+ * every shard they touch (plog.c, ap_plog_exec_enter) and, once the last
+ * command is done and while the locks are still held, each of those
+ * shards appends them to its log as one part of the EXEC's transaction;
+ * the reply leaves when every part is durable (the parts' acks are held
+ * by their shards until then under `always`). Recovery applies the EXEC
+ * on all those shards or on none.
+ *
  * WATCH registers each key on its owner shard, which returns the key's
  * version and its expire time; EXEC fails (null reply) if a version moved
  * or a TTL passed.
@@ -42,6 +50,17 @@ struct ap_exec {
 	int pos;
 	bool running;	  /* inside exec_continue: completions do not recurse */
 	bool logged_part; /* its records form one part in the log */
+	struct ap_exec_log *xlog; /* several shards, logged: the parts */
+	int commits_left;	  /* parts appended but not acknowledged */
+};
+
+/* Asks a shard to append its part of an EXEC, and comes back when done
+ * (held by that shard until durable under `always`). */
+struct commit_msg {
+	struct ap_msg m;
+	struct ap_client *c;
+	uint64_t txid;
+	uint64_t mask[AP_SHARDS_MAX / 64];
 };
 
 struct ap_watched {
@@ -71,12 +90,18 @@ bool ap_multi_queues(const struct ap_cmd *cmd)
 	       strcmp(n, "reset");
 }
 
-bool ap_multi_writes(const struct ap_client *c)
+/* Does queue m hold a write command? */
+static bool queue_writes(const struct ap_multi *m)
 {
-	for (int i = 0; c->multi && i < c->multi->n; i++)
-		if (c->multi->cmds[i].cmd->flags & AP_CMD_WRITE)
+	for (int i = 0; m && i < m->n; i++)
+		if (m->cmds[i].cmd->flags & AP_CMD_WRITE)
 			return true;
 	return false;
+}
+
+bool ap_multi_writes(const struct ap_client *c)
+{
+	return queue_writes(c->multi);
 }
 
 /* Replies the queueing error and flags the transaction. */
@@ -380,12 +405,73 @@ static void exec_end(struct ap_client *c)
 	if (e->t)
 		ap_txn_finish(s, e->t);
 	multi_free(e->m);
+	ap_free(e->xlog);
 	ap_free(e);
 	c->exec = NULL;
+	c->xlog = NULL;
 	unwatch_all(c);
 	c->flags &= ~AP_CF_WAITING;
 	if (ap_client_msg_done(c))
 		ap_client_resume(c);
+}
+
+static void commit_back(struct ap_shard *home, struct ap_msg *m)
+{
+	struct commit_msg *cm = (struct commit_msg *)m;
+	struct ap_client *c = cm->c;
+	(void)home;
+	ap_free(cm);
+	if (--c->exec->commits_left == 0)
+		exec_end(c);
+}
+
+static void commit_run(struct ap_shard *s, struct ap_msg *m)
+{
+	struct commit_msg *cm = (struct commit_msg *)m;
+	ap_plog_exec_commit(s, cm->txid, cm->mask);
+	m->run = commit_back;
+	ap_shard_send(s, m->home, m); /* held until durable (always) */
+}
+
+/* Every queued command ran: the shards that recorded changes append them
+ * as the EXEC's parts, before the locks go. Returns true while the
+ * appends are acknowledged (exec_end then runs from commit_back). */
+static bool exec_commit(struct ap_client *c)
+{
+	struct ap_shard *s = c->shard;
+	struct ap_exec *e = c->exec;
+	uint64_t mask[AP_SHARDS_MAX / 64];
+	bool any = false;
+	if (!e->xlog)
+		return false;
+	for (int i = 0; i < AP_SHARDS_MAX / 64; i++) {
+		mask[i] = atomic_load(&e->xlog->mask[i]);
+		any |= mask[i] != 0;
+	}
+	if (!any)
+		return false;
+	for (int sh = 0; sh < s->srv->nshards; sh++) {
+		if (!(mask[sh / 64] >> (sh % 64) & 1))
+			continue;
+		if (sh == s->id) {
+			ap_plog_exec_commit(s, e->xlog->txid, mask);
+			c->own_need = s->plog.end;
+			continue;
+		}
+		struct commit_msg *cm = ap_malloc(sizeof(*cm));
+		memset(&cm->m, 0, sizeof(cm->m));
+		cm->m.home = (uint16_t)s->id;
+		cm->m.run = commit_run;
+		cm->c = c;
+		cm->txid = e->xlog->txid;
+		memcpy(cm->mask, mask, sizeof(mask));
+		e->commits_left++;
+		ap_shard_send(s, sh, &cm->m);
+	}
+	if (e->commits_left == 0)
+		return false;
+	c->flags |= AP_CF_WAITING;
+	return true;
 }
 
 /* Runs queued commands until one goes asynchronous or all ran. Returns
@@ -403,6 +489,8 @@ static bool exec_run(struct ap_client *c)
 		}
 	}
 	e->running = false;
+	if (exec_commit(c))
+		return true;
 	exec_end(c);
 	return false;
 }
@@ -484,6 +572,11 @@ static void cmd_exec(struct ap_cmd_ctx *ctx)
 		}
 		exec_begin_run(c);
 		return;
+	}
+	if (s->plog.on && queue_writes(e->m)) {
+		e->xlog = ap_calloc(1, sizeof(*e->xlog));
+		e->xlog->txid = ap_plog_txid(s);
+		c->xlog = e->xlog;
 	}
 	struct ap_txn *t = ap_txn_create(s, c);
 	e->t = t;

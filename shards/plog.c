@@ -24,8 +24,13 @@
  * have dropped the dirty pages). Nothing acknowledged is lost: what
  * waits for durability keeps waiting.
  *
+ * A multi-shard EXEC's records go to a side part per EXEC (rec_dst) while
+ * its commands run, and join the log as one transaction part when the
+ * EXEC ends (ap_plog_exec_commit; multi.c drives it).
+ *
  * Threading: all of it belongs to the shard's thread, except the server's
- * error count (atomic), read by every shard's dispatcher.
+ * error count (atomic), read by every shard's dispatcher, and the bit a
+ * shard sets in an EXEC's mask (atomic, read by the EXEC's home).
  */
 #include "shards/shards_int.h"
 
@@ -62,8 +67,46 @@ static void record_too_big(struct ap_shard *s, const char *what)
 	       s->id, what);
 }
 
-static void appended(struct ap_plog *l, size_t before)
+/* One EXEC's records on this shard, waiting for the EXEC to end. */
+struct ap_plog_side {
+	uint64_t txid;
+	struct ap_persist_enc enc; /* a detached part */
+	struct ap_plog_side *next;
+};
+
+/* The side part of EXEC x here, opened (and this shard's bit set in its
+ * mask) on first use. */
+static struct ap_persist_enc *side_of(struct ap_shard *s, struct ap_exec_log *x)
 {
+	struct ap_plog *l = &s->plog;
+	for (struct ap_plog_side *sd = l->sides; sd; sd = sd->next)
+		if (sd->txid == x->txid)
+			return &sd->enc;
+	struct ap_plog_side *sd = ap_malloc(sizeof(*sd));
+	sd->txid = x->txid;
+	ap_persist_enc_init(&sd->enc);
+	ap_persist_enc_txn_detach(&sd->enc, x->txid);
+	sd->next = l->sides;
+	l->sides = sd;
+	atomic_fetch_or(&x->mask[s->id / 64], 1ull << (s->id % 64));
+	return &sd->enc;
+}
+
+/* Where the next record goes: the log, or the running EXEC's part. */
+static inline struct ap_persist_enc *rec_dst(struct ap_shard *s)
+{
+	if (AP_LIKELY(s->plog.xlog == NULL))
+		return &s->plog.cur;
+	return side_of(s, s->plog.xlog);
+}
+
+/* Bytes were appended to dst since it held `before`: the log's end moves
+ * when dst is the log itself. */
+static void appended(struct ap_plog *l, const struct ap_persist_enc *dst,
+		     size_t before)
+{
+	if (dst != &l->cur)
+		return;
 	l->end += l->cur.b.len - before;
 	l->wrote = true;
 }
@@ -71,50 +114,84 @@ static void appended(struct ap_plog *l, size_t before)
 void ap_plog_cmd(struct ap_shard *s, unsigned db, int argc,
 		 const struct ap_arg *argv)
 {
-	struct ap_plog *l = &s->plog;
-	size_t before = l->cur.b.len;
-	if (ap_persist_enc_cmd(&l->cur, db, argc, argv) < 0)
+	struct ap_persist_enc *dst = rec_dst(s);
+	size_t before = dst->b.len;
+	if (ap_persist_enc_cmd(dst, db, argc, argv) < 0)
 		record_too_big(s, "command");
-	appended(l, before);
+	appended(&s->plog, dst, before);
 }
 
 void ap_plog_entry(struct ap_shard *s, unsigned db, const struct ap_entry *e)
 {
-	struct ap_plog *l = &s->plog;
-	size_t before = l->cur.b.len;
-	if (ap_persist_enc_entry(&l->cur, db, e) < 0)
+	struct ap_persist_enc *dst = rec_dst(s);
+	size_t before = dst->b.len;
+	if (ap_persist_enc_entry(dst, db, e) < 0)
 		record_too_big(s, "value");
-	appended(l, before);
+	appended(&s->plog, dst, before);
 }
 
 void ap_plog_del(struct ap_shard *s, unsigned db, const char *key, size_t klen)
 {
-	struct ap_plog *l = &s->plog;
-	size_t before = l->cur.b.len;
-	ap_persist_enc_del(&l->cur, db, key, klen);
-	appended(l, before);
+	struct ap_persist_enc *dst = rec_dst(s);
+	size_t before = dst->b.len;
+	ap_persist_enc_del(dst, db, key, klen);
+	appended(&s->plog, dst, before);
 }
 
-void ap_plog_part_begin(struct ap_shard *s, uint64_t txid, const uint64_t *mask)
+/* The shard ids of mask, ascending. Returns how many. */
+static unsigned mask_ids(const struct ap_shard *s, const uint64_t *mask,
+			 uint16_t *ids)
 {
-	struct ap_plog *l = &s->plog;
-	uint16_t ids[AP_SHARDS_MAX];
 	unsigned n = 0;
 	for (unsigned i = 0; i < (unsigned)s->srv->nshards; i++)
 		if (mask[i / 64] >> (i % 64) & 1)
 			ids[n++] = (uint16_t)i;
+	return n;
+}
+
+/* Inside an EXEC the EXEC's part holds everything: a split or gather part
+ * run for it opens none of its own. */
+void ap_plog_part_begin(struct ap_shard *s, uint64_t txid, const uint64_t *mask)
+{
+	struct ap_plog *l = &s->plog;
+	if (l->xlog)
+		return;
+	uint16_t ids[AP_SHARDS_MAX];
+	unsigned n = mask_ids(s, mask, ids);
 	AP_ASSERT(n > 0 && txid != 0);
 	size_t before = l->cur.b.len;
 	ap_persist_enc_txn_begin(&l->cur, txid, ids, n);
-	appended(l, before);
+	appended(l, &l->cur, before);
 }
 
 void ap_plog_part_end(struct ap_shard *s)
 {
 	struct ap_plog *l = &s->plog;
+	if (l->xlog)
+		return;
 	size_t before = l->cur.b.len;
 	ap_persist_enc_txn_end(&l->cur);
-	appended(l, before);
+	appended(l, &l->cur, before);
+}
+
+void ap_plog_exec_commit(struct ap_shard *s, uint64_t txid,
+			 const uint64_t *mask)
+{
+	struct ap_plog *l = &s->plog;
+	struct ap_plog_side **pp = &l->sides;
+	while (*pp && (*pp)->txid != txid)
+		pp = &(*pp)->next;
+	struct ap_plog_side *sd = *pp;
+	AP_ASSERT(sd != NULL && l->xlog == NULL);
+	*pp = sd->next;
+	uint16_t ids[AP_SHARDS_MAX];
+	unsigned n = mask_ids(s, mask, ids);
+	AP_ASSERT(n > 0);
+	size_t before = l->cur.b.len;
+	ap_persist_enc_txn_splice(&l->cur, &sd->enc, ids, n);
+	appended(l, &l->cur, before);
+	ap_persist_enc_deinit(&sd->enc);
+	ap_free(sd);
 }
 
 uint64_t ap_plog_txid(struct ap_shard *s)
@@ -127,6 +204,12 @@ void ap_plog_fanout_cmd(struct ap_shard *s, const struct ap_fanout *f,
 {
 	if (!s->plog.on)
 		return;
+	if (f->xlog) { /* inside an EXEC: its part */
+		ap_plog_exec_enter(s, f->xlog);
+		ap_plog_cmd(s, db, argc, argv);
+		ap_plog_exec_leave(s);
+		return;
+	}
 	if (!f->txid) {
 		ap_plog_cmd(s, db, argc, argv);
 		return;
@@ -453,6 +536,12 @@ void ap_plog_close(struct ap_shard *s)
 void ap_plog_deinit(struct ap_shard *s)
 {
 	struct ap_plog *l = &s->plog;
+	while (l->sides) { /* EXECs cut short by the stop: never logged */
+		struct ap_plog_side *sd = l->sides;
+		l->sides = sd->next;
+		ap_persist_enc_deinit(&sd->enc);
+		ap_free(sd);
+	}
 	ap_persist_enc_deinit(&l->cur);
 	ap_persist_enc_deinit(&l->out);
 }

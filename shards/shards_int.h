@@ -75,6 +75,19 @@ struct ap_persist_mstate {
 };
 
 struct ap_client;
+/* A multi-shard EXEC's records (plog.c, multi.c). While it runs, every
+ * shard that takes part records its changes apart (a detached part, see
+ * ap_persist_enc_txn_detach), not in its log; when the EXEC ends, before
+ * its locks are released, each such shard appends them to its log as one
+ * part of transaction txid over every shard in mask. Owned by the EXEC's
+ * home; a shard sets its bit (atomic) the first time it records for it,
+ * and the home reads the mask once every reply came back. */
+struct ap_exec_log {
+	uint64_t txid;
+	_Atomic uint64_t mask[AP_SHARDS_MAX / 64];
+};
+struct ap_plog_side;
+
 struct ap_plog {
 	bool on;       /* appendonly: this shard logs */
 	bool always;   /* appendfsync always: replies wait for fsync */
@@ -103,6 +116,10 @@ struct ap_plog {
 	/* Held until durable: messages (FIFO, ascending need) and clients. */
 	struct ap_msg *msg_head, *msg_tail;
 	struct ap_client *held_head, *held_tail;
+	/* The EXEC a command runs for now (records go to its side part), or
+	 * NULL; and the side parts of EXECs still running here. */
+	struct ap_exec_log *xlog;
+	struct ap_plog_side *sides;
 	/* Statistics (INFO persistence). */
 	uint64_t stat_writes, stat_fsyncs, stat_bytes, write_errors, too_big;
 };
@@ -210,6 +227,8 @@ struct ap_client {
 	uint64_t durable_need;
 	uint64_t own_need; /* the log's end after its own last write */
 	struct ap_client *held_next;
+	/* A multi-shard EXEC that runs now logs its changes here (multi.c). */
+	struct ap_exec_log *xlog;
 };
 
 /* The commands of a squash group bound for one remote shard, executed
@@ -231,6 +250,7 @@ struct ap_xbatch {
 	uint64_t dirty;
 	/* Run for a transaction that holds the locks (no lock checks). */
 	bool in_txn;
+	struct ap_exec_log *xlog; /* an EXEC's: records go to its part */
 	/* Progress when parked on a lock: next command and argument. */
 	int next_cmd;
 	size_t next_pos;
@@ -360,6 +380,7 @@ struct ap_blk_shard {
 	struct ap_blk_waiter *waiters;
 	uint32_t count;
 	struct blk_key *ready;
+	struct blk_key *locked; /* ready, but a transaction holds the keys */
 	bool serve_scheduled;
 	struct ap_msg serve_msg;
 	int64_t next_deadline_ms; /* 0: no deadline */
@@ -583,6 +604,7 @@ struct ap_fanout {
 	/* A write fanned out to every shard (FLUSHALL, SWAPDB) logs one part
 	 * per shard of this transaction (plog.c); 0 when not logged. */
 	uint64_t txid;
+	struct ap_exec_log *xlog; /* inside an EXEC: its part instead */
 	struct ap_fanout_part parts[];
 };
 /* Starts a fan-out over shards [first, first+count) for client c (which
@@ -635,6 +657,9 @@ void ap_blk_block(struct ap_shard *s, const struct ap_cmd_ctx *ctx,
 void ap_blk_signal(struct ap_shard *s, unsigned db, const char *key,
 		   size_t klen);
 void ap_blk_signal_cmd(struct ap_shard *s, const struct ap_cmd_ctx *ctx);
+/* A transaction released its locks here: keys whose waiters waited for
+ * them are served again. */
+void ap_blk_locks_released(struct ap_shard *s);
 /* Serves the waiters whose timeout passed (call every tick). */
 void ap_blk_timeouts(struct ap_shard *s);
 /* CLIENT UNBLOCK on this shard: 1 if the client was blocked here. */
@@ -745,6 +770,15 @@ void ap_plog_del(struct ap_shard *s, unsigned db, const char *key, size_t klen);
 void ap_plog_part_begin(struct ap_shard *s, uint64_t txid,
 			const uint64_t *mask);
 void ap_plog_part_end(struct ap_shard *s);
+/* Records of the commands run between enter and leave go to EXEC x's
+ * side part on this shard (x NULL: to the log, as usual). */
+static inline void ap_plog_exec_enter(struct ap_shard *s,
+				      struct ap_exec_log *x);
+static inline void ap_plog_exec_leave(struct ap_shard *s);
+/* Appends this shard's side part of EXEC txid to the log as one part over
+ * the shards in mask, and drops it. */
+void ap_plog_exec_commit(struct ap_shard *s, uint64_t txid,
+			 const uint64_t *mask);
 /* A new transaction id for a logged part (above every recovered one). */
 uint64_t ap_plog_txid(struct ap_shard *s);
 /* Records a command a fan-out runs on every shard (FLUSHALL, FLUSHDB,
@@ -760,6 +794,15 @@ bool ap_plog_hold_client(struct ap_shard *s, struct ap_client *c);
 /* appendfsync always: m waits for what is logged so far. */
 void ap_plog_hold_msg(struct ap_shard *s, int to, struct ap_msg *m);
 /* Whether output must wait for the log now. */
+static inline void ap_plog_exec_enter(struct ap_shard *s, struct ap_exec_log *x)
+{
+	if (s->plog.on)
+		s->plog.xlog = x;
+}
+static inline void ap_plog_exec_leave(struct ap_shard *s)
+{
+	s->plog.xlog = NULL;
+}
 static inline bool ap_plog_must_hold(const struct ap_shard *s)
 {
 	return s->plog.always && s->plog.end > s->plog.durable;

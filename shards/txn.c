@@ -496,6 +496,7 @@ static void req_release(struct ap_shard *s, struct txn_req *req)
 		txn_scan(s);
 	if (ts->parked_clients || ts->parked_msgs)
 		unpark_schedule(s);
+	ap_blk_locks_released(s);
 }
 
 static void req_release_msg(struct ap_shard *s, struct ap_msg *m)

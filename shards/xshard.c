@@ -103,6 +103,7 @@ struct split_op {
 	 * the shards with a part. Read-only once the parts are sent. */
 	uint64_t txid;
 	uint64_t mask[AP_SHARDS_MAX / 64];
+	struct ap_exec_log *xlog; /* inside an EXEC: its part instead */
 	int remaining;
 	int ngroups;
 	int *group_shard;	   /* shard of each key group, in order */
@@ -239,8 +240,10 @@ static void split_part_exec(struct ap_shard *s, struct split_part *p)
 	bool part = s->plog.on && p->op->txid;
 	if (part)
 		ap_plog_part_begin(s, p->op->txid, p->op->mask);
+	ap_plog_exec_enter(s, p->op->xlog);
 	run_cmd_on(s, p->cmd, s->ks, p->db_idx, &r, p->argc, p->argv, NULL,
 		   NULL, true);
+	ap_plog_exec_leave(s);
 	if (part)
 		ap_plog_part_end(s);
 }
@@ -305,7 +308,9 @@ static struct split_op *split_prepare(struct ap_client *c,
 	}
 	ap_free(tmp);
 	ap_free(cnt);
-	if (s->plog.on && op->remaining > 1 && (cmd->flags & AP_CMD_WRITE))
+	op->xlog = c->xlog;
+	if (s->plog.on && op->remaining > 1 && (cmd->flags & AP_CMD_WRITE) &&
+	    !op->xlog)
 		op->txid = ap_plog_txid(s);
 	return op;
 }
@@ -395,6 +400,7 @@ struct gather_part {
 	 * part). */
 	uint64_t txid;
 	uint64_t mask[AP_SHARDS_MAX / 64];
+	struct ap_exec_log *xlog; /* inside an EXEC: its part instead */
 	int n;
 	int *idx;		   /* into op->keys */
 	struct ap_entry **entries; /* fetched, or to write (NULL: delete) */
@@ -460,6 +466,8 @@ static void gather_part_apply(struct ap_shard *s, struct gather_part *p)
 	bool part = p->write && s->plog.on && p->txid;
 	if (part)
 		ap_plog_part_begin(s, p->txid, p->mask);
+	if (p->write)
+		ap_plog_exec_enter(s, p->xlog);
 	for (int i = 0; i < p->n; i++) {
 		struct gkey *k = &op->keys[p->idx[i]];
 		struct ap_db *db = ap_keyspace_db(s->ks, k->db);
@@ -482,6 +490,7 @@ static void gather_part_apply(struct ap_shard *s, struct gather_part *p)
 			ap_txn_watch_touch(s, k->db, k->key, k->klen);
 		}
 	}
+	ap_plog_exec_leave(s);
 	if (part)
 		ap_plog_part_end(s);
 }
@@ -538,6 +547,7 @@ static void gather_send(struct ap_shard *s, struct gather_op *op, bool write,
 			p->entries = ap_calloc((size_t)op->nkeys,
 					       sizeof(*p->entries));
 			p->m.home = (uint16_t)s->id;
+			p->xlog = op->c->xlog;
 			parts[k->shard] = p;
 			op->remaining++;
 		}
@@ -550,7 +560,7 @@ static void gather_send(struct ap_shard *s, struct gather_op *op, bool write,
 		gather_done(s, op);
 		return;
 	}
-	if (write && s->plog.on && op->remaining > 1) {
+	if (write && s->plog.on && op->remaining > 1 && !op->c->xlog) {
 		uint64_t txid = ap_plog_txid(s);
 		uint64_t mask[AP_SHARDS_MAX / 64] = {0};
 		for (int sh = 0; sh < n; sh++)
@@ -906,7 +916,8 @@ void ap_fanout_start(struct ap_client *c, int first, int count,
 	f->first = first;
 	f->nparts = count;
 	f->remaining = count;
-	if (s->plog.on && count > 1 && count == s->srv->nshards)
+	f->xlog = c->xlog;
+	if (s->plog.on && count > 1 && count == s->srv->nshards && !f->xlog)
 		f->txid = ap_plog_txid(s);
 	c->flags |= AP_CF_WAITING;
 	c->inflight++;

@@ -721,12 +721,6 @@ def test_kill9_with_shard_count_changes(ddir):
                 lambda: rnd.uniform(0.3, 0.8))
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known gap (issue 6): a MULTI/EXEC whose commands run on several "
-    "shards is logged command by command, not as one multi-shard "
-    "transaction (shards/multi.c logs a part only with 1 shard); kill -9 "
-    "between them can leave one INCR applied and not the other. Not "
-    "strict: a run whose kills miss that window passes"))
 def test_kill9_multi_exec_across_shards(ddir):
     """MULTI/EXEC of INCRs on two shards is all or nothing after kill -9."""
     rnd = random.Random(os.environ.get("APIARY_SEED", 54321))
@@ -890,6 +884,78 @@ def test_multi_shard_write_all_or_nothing(ddir, cut):
     c = s.client()
     assert c.mget([a, b]) == [b"8", b"8"], "MSETs after the dropped part"
     c.close()
+
+
+def txn_parts(path):
+    """Offsets of the TXN records (transaction parts) of a log file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return [off for off, _n in records(path) if data[off + 8] == 4]
+
+
+@pytest.mark.parametrize("cut", ["torn", "whole-part"])
+def test_multi_exec_across_shards_all_or_nothing(ddir, cut):
+    """A MULTI/EXEC over two shards (INCRs, a split MSET, a gather
+    SUNIONSTORE, an RPUSH) is logged as one part per shard with one txid:
+    losing shard 1's part of the last EXEC drops the whole EXEC on both
+    shards, and the earlier ones stay whole."""
+    a, b = key_on(0, "a", 2), key_on(1, "b", 2)
+    m0, m1 = key_on(0, "m", 2), key_on(1, "m", 2)
+    s0, s1 = key_on(0, "s", 2), key_on(1, "t", 2)
+    lst = key_on(1, "l", 2)
+    s = ddir.start(2)
+    c = s.client()
+    c.sadd(s0, "base")
+    for v in range(1, 6):
+        p = c.pipeline(transaction=True)
+        p.incr(a)
+        p.incr(b)
+        p.mset({m0: v, m1: v})
+        p.sadd(s0, "e%d" % v)
+        p.sunionstore(s1, [s0])
+        p.rpush(lst, v)
+        assert p.execute() == [v, v, True, 1, v + 1, v]
+    c.close()
+    shutdown(s, "sigterm")
+    path = log_path(ddir, 1)
+    parts = txn_parts(path)
+    assert len(parts) == 5, "5 EXECs wrote %d parts on shard 1" % len(parts)
+    assert len(txn_parts(log_path(ddir, 0))) == 5
+    with open(path, "r+b") as f:
+        f.truncate(parts[-1] if cut == "whole-part"
+                   else os.path.getsize(path) - 2)
+    want = {a: b"4", b: b"4", m0: b"4", m1: b"4"}
+    for start in range(2):  # dropped again at the next start
+        s = ddir.start(2)
+        c = s.client()
+        got = dict(zip(want, c.mget(list(want))))
+        assert got == want, "after losing shard 1's part of the last EXEC " \
+            "(%s, start %d): %r\n%s" % (cut, start, got, s.read_log())
+        assert c.smembers(s0) == {b"base", b"e1", b"e2", b"e3", b"e4"}
+        assert c.smembers(s1) == c.smembers(s0)
+        assert c.lrange(lst, 0, -1) == [b"1", b"2", b"3", b"4"]
+        c.close()
+        shutdown(s, "sigterm")
+
+
+def test_multi_exec_reply_waits_for_every_part(ddir):
+    """Under appendfsync always an EXEC over two shards answers only when
+    both shards' parts are on disk: after the reply, kill -9 keeps it."""
+    a, b = key_on(0, "a", 2), key_on(1, "b", 2)
+    s = ddir.start(2)
+    c = s.client()
+    for v in range(1, 51):
+        p = c.pipeline(transaction=True)
+        p.set(a, v)
+        p.set(b, v)
+        assert p.execute() == [True, True]
+    c.close()
+    kill9(s)
+    s = ddir.start(2)
+    c = s.client()
+    assert c.mget([a, b]) == [b"50", b"50"]
+    c.close()
+    shutdown(s, "sigterm")
 
 
 def test_missing_manifest_refuses_to_start(ddir):

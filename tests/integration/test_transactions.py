@@ -340,3 +340,37 @@ def test_whole_keyspace_commands_see_one_instant(make_server):
 
     run_threads([writer] * 2 + [reader] * 2 + [flusher], 3.0)
     assert seen["reads"] > 50
+
+
+def test_blocked_client_served_after_exec(make_server):
+    """A client blocked on a list is served only after an EXEC that pushes
+    to it ends, as in Redis: the EXEC's own LLEN after the push (with a
+    command on another shard in between) still sees the element. Runs from
+    several connections, so from each shard as the EXEC's home."""
+    srv = make_server(shards=2)
+    lst = key_on(1, "bl", 2)
+    other = key_on(0, "o", 2)
+    c = srv.client()
+    for round_ in range(4):
+        results = {}
+
+        def blocker():
+            results["blpop"] = srv.client().blpop([lst], timeout=10)
+
+        t = threading.Thread(target=blocker)
+        t.start()
+        deadline = time.time() + 5
+        while c.info("clients")["blocked_clients"] != 1:
+            assert time.time() < deadline, "the BLPOP never blocked"
+            time.sleep(0.01)
+        p = srv.client().pipeline(transaction=True)
+        p.rpush(lst, "x")
+        p.set(other, "1")
+        p.get(other)
+        p.llen(lst)
+        p.lrange(lst, 0, -1)
+        assert p.execute() == [1, True, b"1", 1, [b"x"]], \
+            "the blocked client was served inside the EXEC (round %d)" % round_
+        t.join(10)
+        assert results.get("blpop") == (lst.encode(), b"x")
+        assert c.llen(lst) == 0
