@@ -769,14 +769,15 @@ static const struct ap_cmd *lookup_quiet(int argc, const struct ap_arg *argv)
 static bool paused_for(struct ap_client *c, const struct ap_cmd *cmd)
 {
 	struct ap_shard *s = c->shard;
-	if (s->pause_end_ms <= s->now_ms || !cmd)
+	bool timed = s->pause_end_ms > s->now_ms;
+	if ((!timed && !s->shutdown_pause) || !cmd)
 		return false;
 	if (strcmp(cmd->name, "unpause") == 0 ||
 	    strcmp(cmd->name, "pause") == 0 ||
 	    strcmp(cmd->name, "client|unpause") == 0 ||
 	    strcmp(cmd->name, "client|pause") == 0)
 		return false; /* so that a paused server can be unpaused */
-	return s->pause_all ||
+	return (timed && s->pause_all) ||
 	       (cmd->flags & (AP_CMD_WRITE | AP_CMD_MAY_REPLICATE));
 }
 
@@ -868,7 +869,8 @@ static bool dispatch(struct ap_client *c, int argc, const struct ap_arg *argv)
 	int route = ROUTE_LOCAL;
 	if (cmd && (c->flags & AP_CF_AUTHED))
 		route = route_of(c, cmd, argc, argv);
-	if (AP_UNLIKELY(c->shard->pause_end_ms) && paused_for(c, cmd)) {
+	if (AP_UNLIKELY(c->shard->pause_end_ms | c->shard->shutdown_pause) &&
+	    paused_for(c, cmd)) {
 		if (c->order_len > 0) {
 			group_send(c);
 		} else {
@@ -954,6 +956,8 @@ void ap_client_pause_check(struct ap_shard *s)
 	if (s->pause_end_ms > s->now_ms)
 		return;
 	s->pause_end_ms = 0;
+	if (s->shutdown_pause)
+		return; /* a shutdown's final snapshot holds writes */
 	for (struct ap_client *c = s->clients; c; c = c->next) {
 		if (!(c->flags & AP_CF_PAUSED))
 			continue;

@@ -2,7 +2,7 @@
  * cmd_server.c - connection commands (PING, ECHO, HELLO, AUTH, SELECT,
  * QUIT, RESET) and the keyspace-wide commands that fan out to every shard
  * (DBSIZE, FLUSHDB, FLUSHALL, KEYS, SCAN, RANDOMKEY, SWAPDB), TIME,
- * SHUTDOWN and DEBUG.
+ * and DEBUG (SHUTDOWN is in shutdown.c).
  */
 #include "shards/shards_int.h"
 
@@ -531,28 +531,6 @@ static void cmd_time(struct ap_cmd_ctx *c)
 	ap_reply_bulk_ll(c->r, us % 1000000);
 }
 
-static void cmd_shutdown(struct ap_cmd_ctx *c)
-{
-	for (int i = 1; i < c->argc; i++) {
-		if (!ap_arg_eq(&c->argv[i], "nosave") &&
-		    !ap_arg_eq(&c->argv[i], "save") &&
-		    !ap_arg_eq(&c->argv[i], "now") &&
-		    !ap_arg_eq(&c->argv[i], "force") &&
-		    !ap_arg_eq(&c->argv[i], "abort")) {
-			ap_reply_error(c->r, AP_ERR_SYNTAX);
-			return;
-		}
-		if (ap_arg_eq(&c->argv[i], "abort")) {
-			ap_reply_error(c->r, "ERR No shutdown in progress.");
-			return;
-		}
-	}
-	ap_log(AP_LOG_WARNING, "User requested shutdown...");
-	/* Nothing to save: persistence is not part of this build yet. */
-	ap_server_request_stop(c->server);
-	client_of(c)->flags |= AP_CF_CLOSE_ASAP;
-}
-
 /* DEBUG ------------------------------------------------------------------ */
 
 static void cmd_debug_sleep(struct ap_cmd_ctx *c)
@@ -776,16 +754,6 @@ const struct ap_cmd ap_cmds_server[] = {
 	 .since = "2.6.0",
 	 .complexity = "O(1)",
 	 .acl_categories = "@fast"},
-	{.name = "shutdown",
-	 .arity = -1,
-	 .flags = SRV | AP_CMD_ADMIN | AP_CMD_NO_MULTI,
-	 .fn = cmd_shutdown,
-	 .group = "server",
-	 .summary = "Synchronously saves the database(s) to disk and shuts "
-		    "down the Redis server.",
-	 .since = "1.0.0",
-	 .complexity = "O(N)",
-	 .acl_categories = "@admin @slow @dangerous"},
 	{.name = "debug",
 	 .arity = -2,
 	 .flags = SRV | AP_CMD_ADMIN,

@@ -20,8 +20,9 @@ static struct ap_server *the_server; /* for the signal handler only */
 
 static void on_signal(int sig)
 {
+	(void)sig;
 	if (the_server)
-		ap_server_request_stop(the_server);
+		ap_shutdown_signal(the_server);
 }
 
 static void usage(FILE *out)
@@ -44,6 +45,7 @@ static void register_commands(void)
 	ap_cmd_table_add(ap_cmds_introspect);
 	ap_cmd_table_add(ap_cmds_multi);
 	ap_cmd_table_add(ap_cmds_persist);
+	ap_cmd_table_add(ap_cmds_shutdown);
 }
 
 int main(int argc, char **argv)

@@ -72,7 +72,10 @@ struct ap_rewrite {
 			  report before another shard's cut is back */
 	int64_t start_ms;
 	struct rw_slot *slots; /* [nshards] */
-	struct rw_msg *msgs;   /* [nshards] */
+	/* [2 * nshards]: shard i's cut answer is msgs[i], its report
+	 * msgs[nshards + i] (apart: a shard may report while its cut
+	 * answer still waits in a queue). */
+	struct rw_msg *msgs;
 };
 
 /* --- shard side: the snapshot writer ------------------------------------ */
@@ -207,7 +210,8 @@ static void snap_report(struct ap_shard *s)
 		snap_close(s, false);
 	p->rw = NULL;
 	p->synced = false;
-	struct rw_msg *m = &rw->msgs[s->id];
+	struct rw_msg *m = &rw->msgs[s->srv->nshards + s->id];
+	m->m.home = (uint16_t)rw->home->id;
 	m->m.run = done_back;
 	if (rw->home == s)
 		done_back(s, &m->m);
@@ -482,13 +486,15 @@ bool ap_psnap_start(struct ap_shard *home, struct ap_client *c, bool aof,
 					      memory_order_relaxed);
 	atomic_store(&srv->dirty_at_save, dirty);
 	rw->slots = ap_calloc((size_t)srv->nshards, sizeof(*rw->slots));
-	rw->msgs = ap_calloc((size_t)srv->nshards, sizeof(*rw->msgs));
+	rw->msgs = ap_calloc(2 * (size_t)srv->nshards, sizeof(*rw->msgs));
 	for (int i = 0; i < srv->nshards; i++) {
 		struct ap_persist_mstate *ms = &srv->mstate[i];
 		uint64_t max = ms->base > ms->last ? ms->base : ms->last;
 		rw->slots[i].seq = max + 1;
+	}
+	for (int i = 0; i < 2 * srv->nshards; i++) {
 		rw->msgs[i].rw = rw;
-		rw->msgs[i].shard = i;
+		rw->msgs[i].shard = i % srv->nshards;
 	}
 	if (c) {
 		c->flags |= AP_CF_WAITING;

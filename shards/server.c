@@ -339,7 +339,12 @@ static void shard_cron(struct ap_shard *s, uint64_t now_us)
 			      memory_order_relaxed);
 	atomic_store_explicit(&s->pub_aof_size, s->plog.end,
 			      memory_order_relaxed);
-	if (s->id == 0)
+	if (AP_UNLIKELY(s->shutdown != NULL) ||
+	    (s->id == 0 && atomic_load_explicit(&s->srv->shutdown_signals,
+						memory_order_relaxed)))
+		ap_shutdown_cron(s);
+	if (s->id == 0 &&
+	    !atomic_load_explicit(&s->srv->shutdown_busy, memory_order_relaxed))
 		ap_psnap_cron(s);
 	s->next_cron_us = (int64_t)(now_us + period_us);
 }
@@ -675,6 +680,7 @@ void ap_server_destroy(struct ap_server *srv)
 		ap_blk_shard_deinit(s);
 		ap_plog_deinit(s);
 		ap_psnap_deinit(s);
+		ap_shutdown_deinit(s);
 		ap_free(s->outbox);
 		ap_free(s->cmdstats);
 	}

@@ -434,7 +434,11 @@ struct ap_shard {
 	 * shard by fan-out (cmd_client.c). */
 	int64_t pause_end_ms;
 	bool pause_all;
-	uint32_t paused_clients; /* clients held (AP_CF_PAUSED) */
+	/* A shutdown's final snapshot runs: writes wait (shutdown.c). */
+	bool shutdown_pause;
+	struct ap_shutdown *shutdown;	    /* the one this shard runs */
+	struct ap_shutdown *shutdown_spent; /* kept for the next one */
+	uint32_t paused_clients;	    /* clients held (AP_CF_PAUSED) */
 	/* Highest sum of used memory over shards this shard saw while
 	 * answering INFO (used_memory_peak is the max over shards). */
 	int64_t mem_peak;
@@ -487,6 +491,9 @@ struct ap_server {
 	bool persist_reshard;		/* the shard count changed */
 	char persist_dir[AP_PERSIST_DIR_SIZE];
 	_Atomic int stop;		/* stop requested */
+	_Atomic int shutdown_signals;	/* SIGTERM/SIGINT not handled yet */
+	_Atomic int shutdown_busy;	/* a shutdown runs (shutdown.c) */
+	_Atomic int shutdown_abort;	/* SHUTDOWN ABORT asked */
 	_Atomic uint32_t clients;	/* connected clients, all shards */
 	_Atomic int paused_until_ms_hi; /* unused */
 	int stop_pipe[2];		/* signal handler -> main thread */
@@ -741,6 +748,17 @@ void ap_psnap_cron(struct ap_shard *s);
 void ap_psnap_rewrite_free(struct ap_rewrite *rw);
 /* The loop stops: an unfinished snapshot is dropped. */
 void ap_psnap_stop(struct ap_shard *s);
+
+/* --- shutdown.c: SHUTDOWN and SIGTERM, with a final snapshot ---------- */
+struct ap_shutdown;
+extern const struct ap_cmd ap_cmds_shutdown[];
+/* From a signal handler (async-signal-safe): shard 0 shuts down; a second
+ * signal stops at once. */
+void ap_shutdown_signal(struct ap_server *srv);
+/* Per cron tick on a shard running a shutdown, and on shard 0 when a
+ * signal came: starts, follows and ends the final snapshot. */
+void ap_shutdown_cron(struct ap_shard *s);
+void ap_shutdown_deinit(struct ap_shard *s);
 
 /* --- plog.c: the append-only log of a shard ---------------------------- */
 extern const struct ap_cmd_prop_ops ap_plog_prop_ops;
