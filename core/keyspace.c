@@ -3,21 +3,15 @@
  * rehashing, compact one-allocation entries, the volatile-key vector, lazy
  * and active expiry, SCAN, and the type registry.
  *
- * Entry layout (one ap_malloc block, no padding):
+ * Two parts live in their own files, behind the same public header
+ * (core/keyspace.h) and sharing this file's layouts through the private
+ * core/keyspace_int.h: core/keyspace_snap.c, the forkless snapshot engine
+ * (every change, replacement or unlink of an entry here first calls its
+ * snap_keep; every entry linked here is stamped with its epoch), and
+ * core/keyspace_free.c, lazy free (ap_ks_entry_dispose and ap_db_flush
+ * queue big values and tables there). The entry layout is drawn in
+ * core/keyspace_int.h; the accessors are here.
  *
- *   next (8) | type_enc (1) | flags (1) | lru (3)          13-byte header
- *   [expire ms int64 (8) | volatile index uint32 (4)]     if EF_TTL
- *   key length (LEB128 varint) | key bytes
- *   value:  EMBSTR  varint length | bytes
- *           INT     int64 (8)
- *           RAW     pointer to a struct strbuf (8)
- *           other   pointer to the collection object (8)
- *
- * flags: EF_TTL (the TTL section is present), EF_SNAP (snapshot epoch,
- * see "snapshots").
- *
- * Fields after the header are unaligned and accessed with memcpy. type_enc
- * holds the type in its high nibble and the encoding in its low nibble.
  * Entries never move during a rehash (only their chain links change); they
  * move (are rebuilt in a new block) when their TTL section appears or
  * disappears, when a string changes encoding, and on attach under a new
@@ -33,7 +27,7 @@
  * The volatile vector is chunked (VOL_CHUNK pointers per chunk) so that it
  * grows and shrinks without copying the whole array in one call.
  */
-#include "core/keyspace.h"
+#include "core/keyspace_int.h"
 #include "core/limits.h"
 
 #include <stddef.h>
@@ -41,10 +35,6 @@
 
 #include <xxhash.h>
 
-/* Header flag: the entry has the TTL section. */
-#define EF_TTL 0x01u
-/* Header flag: the snapshot epoch of the entry (see "snapshots" below). */
-#define EF_SNAP 0x02u
 /* Bytes of the TTL section: int64 expire time + uint32 volatile index. */
 #define TTL_SECTION_SIZE 12
 #define LRU_MASK	 0xFFFFFFu
@@ -66,101 +56,12 @@
 #define RANDOM_PROBES 128
 /* Raw strings below this size double on growth, above grow by 1/4. */
 #define STRBUF_DOUBLE_MAX (1024 * 1024)
-/* Snapshot walk: buckets and entries looked at per entry of budget. */
-#define SNAP_VISITS_PER_EMIT 16
-/* Entries settled per batch when active expiry's tick finishes an
- * aborted snapshot (between time checks). */
-#define SNAP_CRON_BATCH 1024
-
-struct ap_entry {
-	struct ap_entry *next;
-	uint8_t type_enc;
-	uint8_t flags;
-	uint8_t lru[3];
-	uint8_t data[];
-};
-#define ENTRY_HDR_SIZE offsetof(struct ap_entry, data)
-_Static_assert(offsetof(struct ap_entry, data) == 13,
-	       "the entry header is 13 bytes");
-_Static_assert(sizeof(void *) == 8, "entries store 8-byte pointers");
 
 /* The growable buffer of an AP_ENC_RAW string. */
 struct strbuf {
 	uint32_t len;
 	uint32_t cap;
 	char buf[];
-};
-
-struct table {
-	struct ap_entry **b; /* NULL when the table has no buckets */
-	size_t mask;	     /* buckets - 1 */
-	size_t used;	     /* entries linked in this table */
-};
-
-struct vol {
-	struct ap_entry ***chunks; /* directory of VOL_CHUNK-pointer chunks */
-	size_t chunk_count;	   /* chunks allocated */
-	size_t dir_cap;		   /* directory slots */
-	size_t count;		   /* volatile entries */
-};
-
-struct ap_db {
-	struct ap_keyspace *ks;
-	struct table ht[2];
-	ptrdiff_t rehash_idx; /* next ht[0] bucket to move; -1 if not */
-	struct vol vol;
-	/* Snapshot state of the table, which SWAPDB moves with it. */
-	uint64_t snap_cursor; /* walk position (reverse binary, as SCAN) */
-	size_t snap_pending;  /* linked entries of the old epoch */
-	unsigned snap_origin; /* the table's database index at begin */
-};
-
-/* Lazy free: values and flushed tables too big to free in one go, freed
- * a budget at a time by ap_keyspace_lazy_step. */
-struct lazy_item {
-	struct lazy_item *next;
-	struct ap_entry **buckets; /* a flushed table, or NULL */
-	size_t bucket_count, pos;
-	void *obj; /* a collection value */
-	enum ap_type type;
-	enum ap_enc enc;
-	unsigned db; /* snapshot graveyard: the table's database at begin */
-};
-
-/* Snapshot states. FINISHING: aborted, old-epoch entries are still being
- * brought to the current epoch (silently) before the next begin. */
-enum snap_state {
-	SNAP_IDLE = 0,
-	SNAP_ACTIVE = 1,
-	SNAP_FINISHING = 2,
-};
-
-struct ap_keyspace {
-	struct lazy_item *lazy_head, *lazy_tail;
-	size_t lazy_count; /* items queued */
-	bool lazy_on;	   /* big values are freed lazily */
-	struct ap_db *dbs;
-	unsigned db_count;
-	bool active_expire;
-	bool loading; /* no key expires while the data set loads */
-	/* Told of every key that expires, before it goes (the log). */
-	ap_expire_hook_fn *expire_hook;
-	void *expire_arg;
-	unsigned expire_db_next; /* active expiry resumes here */
-	int64_t now_ms;
-	uint64_t seed; /* hash seed, fixed for the keyspace's life */
-	uint64_t rng;  /* splitmix64 state for sampling */
-	struct ap_keyspace_stats stats;
-	/* Forkless snapshot (see "snapshots" below). */
-	uint8_t snap_state;    /* enum snap_state */
-	uint8_t snap_epoch;    /* EF_SNAP or 0: the bit of current entries */
-	unsigned snap_db_next; /* databases below have nothing pending */
-	ap_snap_emit_fn *snap_emit;
-	void *snap_arg;
-	uint64_t snap_emitted;
-	/* Tables flushed during the snapshot, still to be walked, freed as
-	 * they are. */
-	struct lazy_item *grave_head, *grave_tail;
 };
 
 /* ------------------------------------------------------- type registry */
@@ -211,6 +112,12 @@ static const struct ap_type_ops *ops_of(enum ap_type type)
 	AP_ASSERT(type > AP_TYPE_STRING && type < AP_TYPE__COUNT);
 	AP_ASSERT(type_ops[type] != NULL);
 	return type_ops[type];
+}
+
+/* ops_of for core/keyspace_free.c; a missing type is a bug. */
+const struct ap_type_ops *ap_ks_type_ops(enum ap_type type)
+{
+	return ops_of(type);
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -557,26 +464,13 @@ void ap_entry_free(struct ap_entry *e)
 	ap_free(e);
 }
 
-/* ------------------------------------------------------------ lazy free */
-
-static void lazy_push(struct ap_keyspace *ks, struct lazy_item *it)
-{
-	it->next = NULL;
-	if (ks->lazy_tail)
-		ks->lazy_tail->next = it;
-	else
-		ks->lazy_head = it;
-	ks->lazy_tail = it;
-	ks->lazy_count++;
-}
-
 /*
  * Frees an entry that left the table. A collection with more than
  * AP_LAZYFREE_THRESHOLD elements goes to the lazy list (when lazy free is
- * on for this keyspace) and is freed a budget at a time; everything else
- * at once.
+ * on for this keyspace, core/keyspace_free.c) and is freed a budget at a
+ * time; everything else at once.
  */
-static void entry_dispose(struct ap_keyspace *ks, struct ap_entry *e)
+void ap_ks_entry_dispose(struct ap_keyspace *ks, struct ap_entry *e)
 {
 	enum ap_type type = entry_type(e);
 
@@ -584,83 +478,11 @@ static void entry_dispose(struct ap_keyspace *ks, struct ap_entry *e)
 	    ops_of(type)->free_some != NULL &&
 	    ops_of(type)->length(entry_ptr(e), entry_enc(e)) >
 		    AP_LAZYFREE_THRESHOLD) {
-		struct lazy_item *it = ap_calloc(1, sizeof(*it));
-		it->obj = entry_ptr(e);
-		it->type = type;
-		it->enc = entry_enc(e);
-		lazy_push(ks, it);
+		ap_ks_lazy_push_obj(ks, entry_ptr(e), type, entry_enc(e));
 		ap_free(e);
 		return;
 	}
 	ap_entry_free(e);
-}
-
-void ap_keyspace_set_lazyfree(struct ap_keyspace *ks, bool on)
-{
-	ks->lazy_on = on;
-}
-
-bool ap_keyspace_lazy_pending(const struct ap_keyspace *ks)
-{
-	return ks->lazy_head != NULL;
-}
-
-size_t ap_keyspace_lazy_count(const struct ap_keyspace *ks)
-{
-	return ks->lazy_count;
-}
-
-/* Works on the first lazy item within budget; true when it is gone. */
-static bool lazy_item_step(struct ap_keyspace *ks, struct lazy_item *it,
-			   size_t *budget)
-{
-	if (it->buckets == NULL) {
-		const struct ap_type_ops *ops = ops_of(it->type);
-		size_t step = *budget;
-		*budget = 0;
-		return ops->free_some(it->obj, it->enc, step);
-	}
-	while (it->pos<it->bucket_count && * budget> 0) {
-		struct ap_entry *e = it->buckets[it->pos];
-		while (e != NULL && *budget > 0) {
-			struct ap_entry *next = e->next;
-			entry_dispose(ks, e); /* big values queue behind */
-			e = next;
-			(*budget)--;
-		}
-		it->buckets[it->pos] = e;
-		if (e == NULL)
-			it->pos++;
-	}
-	if (it->pos < it->bucket_count)
-		return false;
-	ap_free(it->buckets);
-	return true;
-}
-
-bool ap_keyspace_lazy_step(struct ap_keyspace *ks, size_t budget)
-{
-	while (ks->lazy_head != NULL && budget > 0) {
-		struct lazy_item *it = ks->lazy_head;
-		if (!lazy_item_step(ks, it, &budget))
-			break;
-		ks->lazy_head = it->next;
-		if (ks->lazy_head == NULL)
-			ks->lazy_tail = NULL;
-		ks->lazy_count--;
-		ap_free(it);
-	}
-	return ks->lazy_head != NULL;
-}
-
-/* Frees everything queued at once (keyspace destruction). */
-static void lazy_drain(struct ap_keyspace *ks)
-{
-	bool on = ks->lazy_on;
-	ks->lazy_on = false;
-	while (ap_keyspace_lazy_step(ks, SIZE_MAX))
-		;
-	ks->lazy_on = on;
 }
 
 /*
@@ -745,8 +567,9 @@ static void vol_replace(struct ap_db *db, struct ap_entry *old,
 	entry_vidx_set(ne, idx);
 }
 
-/* Frees the vector's chunks and directory and empties it. */
-static void vol_free(struct vol *v)
+/* Frees the vector's chunks and directory and empties it (the entries are
+ * not touched). */
+void ap_ks_vol_free(struct vol *v)
 {
 	for (size_t i = 0; i < v->chunk_count; i++)
 		ap_free(v->chunks[i]);
@@ -755,18 +578,6 @@ static void vol_free(struct vol *v)
 }
 
 /* ---------------------------------------------------------------- table */
-
-/* True while ht[1] exists and ht[0] is being drained into it. */
-static inline bool db_rehashing(const struct ap_db *db)
-{
-	return db->rehash_idx >= 0;
-}
-
-/* Buckets of a table (0 when unallocated). */
-static inline size_t table_size(const struct table *t)
-{
-	return t->b != NULL ? t->mask + 1 : 0;
-}
 
 /* XXH3 of a key, seeded per keyspace. */
 static uint64_t key_hash(const struct ap_db *db, const void *key, size_t klen)
@@ -906,6 +717,18 @@ static struct ap_entry **db_find(struct ap_db *db, const void *key, size_t klen,
 	return NULL;
 }
 
+/* The linked entry named key, expired or not, or NULL: no rehash step, no
+ * lazy expiry, no statistics (ap_db_snap_preserve). */
+struct ap_entry *ap_ks_entry_find(struct ap_db *db, const char *key,
+				  size_t klen)
+{
+	int tbl;
+	struct ap_entry **link =
+		db_find(db, key, klen, key_hash(db, key, klen), &tbl);
+
+	return link != NULL ? *link : NULL;
+}
+
 /* Prefetching for pipelined commands: the caller computes the hash of
  * each key ahead, touches its bucket, then (once the buckets are on their
  * way) the first entry of each chain, so that the misses of a batch
@@ -958,95 +781,6 @@ static struct ap_entry **db_find_ptr(struct ap_db *db, const struct ap_entry *e,
 	}
 	AP_ASSERT(!"entry not linked in its bucket");
 	return NULL;
-}
-
-/* --------------------------------------------------- snapshot epochs */
-
-/* True if e belongs to the snapshot's old epoch: it existed when the
- * snapshot began and has not been emitted (or settled) yet. */
-static inline bool snap_old(const struct ap_keyspace *ks,
-			    const struct ap_entry *e)
-{
-	return (e->flags & EF_SNAP) != ks->snap_epoch;
-}
-
-/* Stamps e with the current epoch: every entry linked into a table is
- * current (new, rebuilt after its old version was emitted, or attached
- * after it left the snapshot's view). Branch-free for the hot paths. */
-static inline void snap_stamp(const struct ap_keyspace *ks, struct ap_entry *e)
-{
-	e->flags = (uint8_t)((e->flags & ~EF_SNAP) | ks->snap_epoch);
-}
-
-/* Emits e (old epoch) as part of database `origin` while the snapshot
- * is active (nothing while finishing an abort) and stamps it current. */
-static void snap_emit_one(struct ap_keyspace *ks, unsigned origin,
-			  struct ap_entry *e)
-{
-	AP_ASSERT(snap_old(ks, e));
-	if (ks->snap_state == SNAP_ACTIVE) {
-		ks->snap_emit(ks->snap_arg, origin, e);
-		ks->snap_emitted++;
-	}
-	snap_stamp(ks, e);
-}
-
-/* Emits the linked old-epoch entry e of db and counts it done. */
-static void snap_take(struct ap_db *db, struct ap_entry *e)
-{
-	AP_ASSERT(db->snap_pending > 0);
-	snap_emit_one(db->ks, db->snap_origin, e);
-	db->snap_pending--;
-}
-
-/* snap_keep's slow path: a snapshot (or its abort) is under way. */
-static void snap_keep_slow(struct ap_db *db, struct ap_entry *e)
-{
-	if (snap_old(db->ks, e))
-		snap_take(db, e);
-}
-
-/* Before the linked entry e of db is changed, replaced, unlinked or
- * freed: emits its old version if a snapshot still owes it. One
- * predictable branch when no snapshot is under way. */
-static inline void snap_keep(struct ap_db *db, struct ap_entry *e)
-{
-	if (AP_UNLIKELY(db->ks->snap_state != SNAP_IDLE))
-		snap_keep_slow(db, e);
-}
-
-/*
- * ap_db_flush's snapshot path: db's table is still owed entries. While
- * the snapshot is active its tables become graveyard items, walked (old
- * entries emitted) and freed by snap_step, and true is returned: the
- * flush is done, O(1). While finishing an abort nothing is owed: false,
- * the ordinary flush goes on. Either way the table owes nothing now.
- */
-static bool snap_flush_to_grave(struct ap_db *db)
-{
-	struct ap_keyspace *ks = db->ks;
-
-	db->snap_pending = 0;
-	if (ks->snap_state != SNAP_ACTIVE)
-		return false;
-	for (int t = 0; t < 2; t++) {
-		struct table *ht = &db->ht[t];
-		if (ht->b == NULL)
-			continue;
-		struct lazy_item *it = ap_calloc(1, sizeof(*it));
-		it->buckets = ht->b;
-		it->bucket_count = table_size(ht);
-		it->db = db->snap_origin;
-		if (ks->grave_tail != NULL)
-			ks->grave_tail->next = it;
-		else
-			ks->grave_head = it;
-		ks->grave_tail = it;
-		memset(ht, 0, sizeof(*ht));
-	}
-	db->rehash_idx = -1;
-	vol_free(&db->vol);
-	return true;
 }
 
 /* Links a new entry (hash h) into the table and, with a TTL, the vector. */
@@ -1134,7 +868,7 @@ static void db_expire_link(struct ap_db *db, struct ap_entry **link, int tbl)
 		db->ks->expire_hook(db->ks->expire_arg,
 				    (unsigned)(db - db->ks->dbs), key, klen);
 	}
-	entry_dispose(db->ks, e);
+	ap_ks_entry_dispose(db->ks, e);
 	db->ks->stats.expired++;
 	db->ks->stats.dirty++;
 	db_shrink_if_needed(db);
@@ -1223,7 +957,7 @@ static struct ap_entry *db_store(struct ap_db *db, struct ap_entry *ne,
 	if (link != NULL) {
 		struct ap_entry *old = *link;
 		db_swap(db, link, ne);
-		entry_dispose(db->ks, old);
+		ap_ks_entry_dispose(db->ks, old);
 	} else {
 		db_link_new(db, ne, h);
 	}
@@ -1275,7 +1009,7 @@ bool ap_db_delete(struct ap_db *db, const char *key, size_t klen)
 
 	if (link == NULL)
 		return false;
-	entry_dispose(db->ks, db_unlink(db, link, tbl));
+	ap_ks_entry_dispose(db->ks, db_unlink(db, link, tbl));
 	db_shrink_if_needed(db);
 	return true;
 }
@@ -1287,15 +1021,12 @@ bool ap_db_delete(struct ap_db *db, const char *key, size_t klen)
  * (O(1)): the walk emits their old entries and frees them. */
 void ap_db_flush(struct ap_db *db)
 {
-	if (AP_UNLIKELY(db->snap_pending > 0) && snap_flush_to_grave(db))
+	if (AP_UNLIKELY(db->snap_pending > 0) && ap_ks_snap_flush_to_grave(db))
 		return;
 	for (int t = 0; t < 2; t++) {
 		struct table *ht = &db->ht[t];
 		if (db->ks->lazy_on && ht->b != NULL) {
-			struct lazy_item *it = ap_calloc(1, sizeof(*it));
-			it->buckets = ht->b;
-			it->bucket_count = table_size(ht);
-			lazy_push(db->ks, it);
+			ap_ks_lazy_push_table(db->ks, ht->b, table_size(ht));
 			memset(ht, 0, sizeof(*ht));
 			continue;
 		}
@@ -1311,7 +1042,7 @@ void ap_db_flush(struct ap_db *db)
 		memset(ht, 0, sizeof(*ht));
 	}
 	db->rehash_idx = -1;
-	vol_free(&db->vol);
+	ap_ks_vol_free(&db->vol);
 }
 
 /* Unlinks a live key; the entry (value and TTL kept) goes to the caller. */
@@ -1355,7 +1086,7 @@ struct ap_entry *ap_db_attach(struct ap_db *db, struct ap_entry *e,
 	if (link != NULL) {
 		struct ap_entry *old = *link;
 		db_swap(db, link, ne);
-		entry_dispose(db->ks, old);
+		ap_ks_entry_dispose(db->ks, old);
 	} else {
 		db_link_new(db, ne, h);
 	}
@@ -1451,26 +1182,6 @@ void ap_db_str_set_int(struct ap_db *db, struct ap_entry **ep, long long v)
 }
 
 /* ---------------------------------------------------------------- scan */
-
-/* Reverses the bits of v. */
-static uint64_t rev64(uint64_t v)
-{
-	v = (v >> 1 & 0x5555555555555555ULL) | (v & 0x5555555555555555ULL) << 1;
-	v = (v >> 2 & 0x3333333333333333ULL) | (v & 0x3333333333333333ULL) << 2;
-	v = (v >> 4 & 0x0F0F0F0F0F0F0F0FULL) | (v & 0x0F0F0F0F0F0F0F0FULL) << 4;
-	return __builtin_bswap64(v);
-}
-
-/* Increments the masked bits of cursor v from the most significant one
- * down (reverse binary), so that buckets split by a grow are visited
- * together and no bucket is skipped when the mask changes. */
-static uint64_t cursor_next(uint64_t v, uint64_t mask)
-{
-	v |= ~mask;
-	v = rev64(v);
-	v++;
-	return rev64(v);
-}
 
 /* Calls fn for the live entries of one chain; returns how many. */
 static size_t scan_chain(const struct ap_keyspace *ks, const struct ap_entry *e,
@@ -1598,291 +1309,6 @@ struct ap_entry *ap_db_random(struct ap_db *db)
 	return NULL;
 }
 
-/* ----------------------------------------------------------- snapshots */
-
-/*
- * Forkless snapshots. Every entry carries an epoch bit (EF_SNAP); the
- * keyspace has a current epoch, flipped by snap_begin, so that at begin
- * every linked entry is "old" and each table counts its old entries
- * (snap_pending). An old entry is emitted exactly once, then stamped
- * current: by the walk, or by snap_keep just before anything changes,
- * replaces, unlinks or frees it. Entries linked later are stamped current
- * and never emitted. A table is done when it owes nothing (pending 0).
- *
- * The walk uses SCAN's reverse-binary cursor per table. A cursor stands
- * for a threshold in bit-reversed hash order; one step covers the hashes
- * of one bucket of the larger table, whose bucket in the smaller table
- * (while rehashing) covers them too, so a step looks at both. Nothing
- * changes while a step call runs (emit must not touch the keyspace), so
- * the smaller table's bucket is looked at once per call and per bucket;
- * between calls tables may grow, shrink and rehash freely: an old entry
- * keeps its hash, so it sits below the threshold only if a step has
- * already emitted it. Entries seen twice are skipped by their bit. A
- * cursor that wraps with entries still owed would be a bug (asserted).
- *
- * FLUSH of a table still owed moves its buckets to the graveyard, which
- * the walk empties first (emitting old entries, freeing everything);
- * SWAPDB swaps whole tables with their walk state and origin index, so
- * both stay O(1). An abort stops emitting at once; old entries are then
- * settled silently (by snap_step or the keyspace cron) before the next
- * begin, since one bit cannot tell two snapshots apart.
- */
-
-/* Work left in one snap_step call: entries to emit (or settle) and
- * buckets and entries to look at. */
-struct snap_work {
-	size_t emit_left;
-	size_t visit_left;
-};
-
-/* Emits the old entries of one chain of db within w; false when the emit
- * budget ran out before the chain's end (the chain is then revisited). */
-static bool snap_chain(struct ap_db *db, struct ap_entry *e,
-		       struct snap_work *w)
-{
-	if (w->visit_left > 0)
-		w->visit_left--;
-	for (; e != NULL && db->snap_pending > 0; e = e->next) {
-		if (w->visit_left > 0)
-			w->visit_left--;
-		if (!snap_old(db->ks, e))
-			continue;
-		if (w->emit_left == 0)
-			return false;
-		w->emit_left--;
-		snap_take(db, e);
-	}
-	return true;
-}
-
-/* The two tables of a rehashing db ordered by size. */
-static void snap_tables(struct ap_db *db, const struct table **small,
-			const struct table **large)
-{
-	*small = &db->ht[0];
-	*large = &db->ht[1];
-	if ((*small)->mask > (*large)->mask) {
-		const struct table *t = *small;
-		*small = *large;
-		*large = t;
-	}
-}
-
-/*
- * Walks db's table from its cursor within w, looking at whole buckets
- * (an emit budget that runs out mid-chain leaves the cursor there).
- * Returns true when the table owes nothing more.
- */
-static bool snap_walk_db(struct ap_db *db, struct snap_work *w)
-{
-	uint64_t v = db->snap_cursor;
-	uint64_t small_seen = UINT64_MAX; /* small bucket looked at already */
-
-	while (db->snap_pending > 0 && w->emit_left > 0 && w->visit_left > 0) {
-		const struct table *t = &db->ht[0], *small = NULL;
-		AP_ASSERT(t->b != NULL);
-		if (db_rehashing(db)) {
-			snap_tables(db, &small, &t);
-			uint64_t sb = v & small->mask;
-			if (sb != small_seen) {
-				if (!snap_chain(db, small->b[sb], w))
-					break;
-				small_seen = sb;
-			}
-		}
-		if (!snap_chain(db, t->b[v & t->mask], w))
-			break;
-		v = cursor_next(v, t->mask);
-		AP_ASSERT(v != 0 || db->snap_pending == 0);
-	}
-	db->snap_cursor = v;
-	return db->snap_pending == 0;
-}
-
-/* Emits the old entries of the first graveyard item and frees every
- * entry and, at the end, the item's buckets, within w. True when done. */
-static bool snap_grave_step(struct ap_keyspace *ks, struct lazy_item *it,
-			    struct snap_work *w)
-{
-	while (it->pos < it->bucket_count) {
-		if (w->visit_left == 0 || w->emit_left == 0)
-			return false;
-		w->visit_left--;
-		struct ap_entry *e = it->buckets[it->pos];
-		while (e != NULL) {
-			if (snap_old(ks, e)) {
-				if (w->emit_left == 0)
-					break;
-				w->emit_left--;
-				snap_emit_one(ks, it->db, e);
-			}
-			struct ap_entry *next = e->next;
-			entry_dispose(ks, e);
-			if (w->visit_left > 0)
-				w->visit_left--;
-			e = next;
-		}
-		it->buckets[it->pos] = e;
-		if (e != NULL)
-			return false;
-		it->pos++;
-	}
-	ap_free(it->buckets);
-	return true;
-}
-
-/* Hands the graveyard to the lazy list (abort, destruction): what is
- * left there is freed without being emitted. */
-static void snap_grave_drop(struct ap_keyspace *ks)
-{
-	while (ks->grave_head != NULL) {
-		struct lazy_item *it = ks->grave_head;
-		ks->grave_head = it->next;
-		lazy_push(ks, it);
-	}
-	ks->grave_tail = NULL;
-}
-
-/* Ends the snapshot or its abort: nothing is owed any more. */
-static void snap_end(struct ap_keyspace *ks)
-{
-	AP_ASSERT(ks->grave_head == NULL);
-	ks->snap_state = SNAP_IDLE;
-	ks->snap_emit = NULL;
-	ks->snap_arg = NULL;
-}
-
-/*
- * Starts a snapshot: flips the epoch (every linked entry is now owed),
- * resets each table's walk. O(databases). Refused (false) while another
- * snapshot runs or an abort is being settled.
- */
-bool ap_keyspace_snap_begin(struct ap_keyspace *ks, ap_snap_emit_fn *emit,
-			    void *arg)
-{
-	AP_ASSERT(emit != NULL);
-	if (ks->snap_state != SNAP_IDLE)
-		return false;
-	AP_ASSERT(ks->grave_head == NULL);
-	ks->snap_epoch ^= EF_SNAP;
-	for (unsigned i = 0; i < ks->db_count; i++) {
-		struct ap_db *db = &ks->dbs[i];
-		db->snap_cursor = 0;
-		db->snap_pending = ap_db_size(db);
-		db->snap_origin = i;
-	}
-	ks->snap_db_next = 0;
-	ks->snap_emit = emit;
-	ks->snap_arg = arg;
-	ks->snap_emitted = 0;
-	ks->snap_state = SNAP_ACTIVE;
-	return true;
-}
-
-/* True while a snapshot is emitting (begun, neither complete nor
- * aborted). */
-bool ap_keyspace_snap_active(const struct ap_keyspace *ks)
-{
-	return ks->snap_state == SNAP_ACTIVE;
-}
-
-/* True while a snapshot is active or its abort is still being settled:
- * ap_keyspace_snap_begin refuses until this is false. */
-bool ap_keyspace_snap_busy(const struct ap_keyspace *ks)
-{
-	return ks->snap_state != SNAP_IDLE;
-}
-
-/*
- * One bounded piece of the walk: the graveyard first, then the tables
- * from the first one still owed. Emits (or, after an abort, settles) at
- * most `budget` entries and looks at about budget * SNAP_VISITS_PER_EMIT
- * buckets and entries, whole chains at a time. Returns true when nothing
- * is owed: the snapshot (or its abort) has ended and emit is not called
- * again; also true when no snapshot is under way.
- */
-bool ap_keyspace_snap_step(struct ap_keyspace *ks, size_t budget)
-{
-	struct snap_work w = {.emit_left = budget};
-
-	if (ks->snap_state == SNAP_IDLE)
-		return true;
-	if (__builtin_mul_overflow(budget, (size_t)SNAP_VISITS_PER_EMIT,
-				   &w.visit_left))
-		w.visit_left = SIZE_MAX;
-	while (ks->grave_head != NULL) {
-		struct lazy_item *it = ks->grave_head;
-		if (!snap_grave_step(ks, it, &w))
-			return false;
-		ks->grave_head = it->next;
-		if (ks->grave_head == NULL)
-			ks->grave_tail = NULL;
-		ap_free(it);
-	}
-	for (; ks->snap_db_next < ks->db_count; ks->snap_db_next++) {
-		if (!snap_walk_db(&ks->dbs[ks->snap_db_next], &w))
-			return false;
-	}
-	snap_end(ks);
-	return true;
-}
-
-/*
- * Emits key's entry now if the snapshot still owes it, so that a command
- * may then change its value in place. A cheap no-op when no snapshot is
- * under way, or when key is absent (expired keys included: they are
- * emitted as they are, the loader drops them).
- */
-void ap_db_snap_preserve(struct ap_db *db, const char *key, size_t klen)
-{
-	if (AP_LIKELY(db->ks->snap_state == SNAP_IDLE))
-		return;
-	int tbl;
-	struct ap_entry **link =
-		db_find(db, key, klen, key_hash(db, key, klen), &tbl);
-
-	if (link != NULL)
-		snap_keep_slow(db, *link);
-}
-
-/* As ap_db_snap_preserve, for the linked entry e of db. */
-void ap_db_snap_preserve_entry(struct ap_db *db, struct ap_entry *e)
-{
-	AP_ASSERT(e != NULL);
-	snap_keep(db, e);
-}
-
-/*
- * Abandons the snapshot: emit is not called again. Flushed tables still
- * in the graveyard go to the lazy list; old entries of the tables are
- * settled later (snap_step, ap_keyspace_cron). No-op unless active.
- */
-void ap_keyspace_snap_abort(struct ap_keyspace *ks)
-{
-	if (ks->snap_state != SNAP_ACTIVE)
-		return;
-	ks->snap_state = SNAP_FINISHING;
-	ks->snap_emit = NULL;
-	ks->snap_arg = NULL;
-	snap_grave_drop(ks);
-	(void)ap_keyspace_snap_step(ks, 0);
-}
-
-/* Entries emitted by the current (or last) snapshot. */
-uint64_t ap_keyspace_snap_emitted(const struct ap_keyspace *ks)
-{
-	return ks->snap_emitted;
-}
-
-/* Settles an aborted snapshot from the cron within the deadline, at least
- * one batch per tick. */
-static void snap_finish_cycle(struct ap_keyspace *ks, uint64_t deadline_us)
-{
-	while (!ap_keyspace_snap_step(ks, SNAP_CRON_BATCH) &&
-	       ap_time_us() < deadline_us)
-		;
-}
-
 /* ------------------------------------------------------------ keyspace */
 
 /* A keyspace of db_count empty databases; its clock starts at the current
@@ -1910,16 +1336,12 @@ void ap_keyspace_destroy(struct ap_keyspace *ks)
 {
 	if (ks == NULL)
 		return;
-	if (ks->snap_state != SNAP_IDLE) {
-		snap_grave_drop(ks);
-		for (unsigned i = 0; i < ks->db_count; i++)
-			ks->dbs[i].snap_pending = 0;
-		snap_end(ks);
-	}
+	if (ks->snap_state != SNAP_IDLE)
+		ap_ks_snap_discard(ks);
 	ks->lazy_on = false;
 	for (unsigned i = 0; i < ks->db_count; i++)
 		ap_db_flush(&ks->dbs[i]);
-	lazy_drain(ks);
+	ap_ks_lazy_drain(ks);
 	ap_free(ks->dbs);
 	ap_free(ks);
 }
@@ -1968,7 +1390,7 @@ void ap_keyspace_swap_db(struct ap_keyspace *ks, unsigned a, unsigned b)
 	ks->snap_db_next = AP_MIN(ks->snap_db_next, AP_MIN(a, b));
 }
 
-/* Turns active expiry in ap_keyspace_cron on or off. */
+/* Loading mode: while on, no key counts as expired (keyspace.h). */
 void ap_keyspace_set_loading(struct ap_keyspace *ks, bool on)
 {
 	ks->loading = on;
@@ -1986,6 +1408,7 @@ void ap_keyspace_set_expire_hook(struct ap_keyspace *ks, ap_expire_hook_fn *fn,
 	ks->expire_arg = arg;
 }
 
+/* Turns active expiry in ap_keyspace_cron on or off. */
 void ap_keyspace_set_active_expire(struct ap_keyspace *ks, bool on)
 {
 	ks->active_expire = on;
@@ -2096,7 +1519,7 @@ size_t ap_keyspace_cron(struct ap_keyspace *ks, uint64_t budget_us)
 		expired = expire_cycle(ks, deadline);
 	rehash_cycle(ks, deadline);
 	if (ks->snap_state == SNAP_FINISHING)
-		snap_finish_cycle(ks, deadline);
+		ap_ks_snap_finish_cycle(ks, deadline);
 	return expired;
 }
 

@@ -28,6 +28,10 @@
  * valid until the next call that mutates this database; functions that may
  * move an entry take `struct ap_entry **` and update it.
  *
+ * The implementation is core/keyspace.c, with the snapshot engine in
+ * core/keyspace_snap.c and lazy free in core/keyspace_free.c; their
+ * shared internals are in core/keyspace_int.h, private to those files.
+ *
  * Threading: one keyspace is used by one thread (its shard) only. Entries
  * detached with ap_db_detach may be handed to another shard and attached
  * there (the memory is then freed by that shard: mimalloc allows it).
@@ -134,11 +138,11 @@ void ap_keyspace_set_expire_hook(struct ap_keyspace *ks, ap_expire_hook_fn *fn,
  * aborted snapshot, spending at most about budget_us. Returns the keys
  * expired. */
 size_t ap_keyspace_cron(struct ap_keyspace *ks, uint64_t budget_us);
-/* Lazy free (off by default): deleted or overwritten collections bigger
- * than AP_LAZYFREE_THRESHOLD elements, and flushed tables, are queued and
- * freed by ap_keyspace_lazy_step, a budget of elements at a time, so no
- * call frees O(n) in one go. The owner calls the step every loop tick
- * while ap_keyspace_lazy_pending. */
+/* Lazy free (off by default; core/keyspace_free.c): deleted or
+ * overwritten collections bigger than AP_LAZYFREE_THRESHOLD elements, and
+ * flushed tables, are queued and freed by ap_keyspace_lazy_step, a budget
+ * of elements at a time, so no call frees O(n) in one go. The owner calls
+ * the step every loop tick while ap_keyspace_lazy_pending. */
 void ap_keyspace_set_lazyfree(struct ap_keyspace *ks, bool on);
 bool ap_keyspace_lazy_pending(const struct ap_keyspace *ks);
 /* Items (values or tables) waiting (INFO lazyfree_pending_objects). */
@@ -260,6 +264,7 @@ size_t ap_entry_mem(const struct ap_entry *e);
  * Forkless, point-in-time snapshot of a whole keyspace (all databases),
  * docs/persistence.md "Snapshots without fork". One bit per entry tells
  * whether the running snapshot still owes it; no copy of the data set.
+ * Implemented in core/keyspace_snap.c.
  *
  * Contract for code that changes values in place (commands, list/hash/
  * set/zset helpers): call ap_db_snap_preserve (or _entry) for a key
