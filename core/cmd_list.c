@@ -61,10 +61,11 @@ static bool check_list(struct ap_cmd_ctx *c, const struct ap_entry *e)
 	return false;
 }
 
-/* The node limit in force (list-max-listpack-size). */
+/* The list options in force (list-max-listpack-size and
+ * list-compress-depth, see ap_list_opts). */
 static int fill_of(const struct ap_cmd_ctx *c)
 {
-	return c->cfg->list_max_listpack_size;
+	return ap_list_opts_of(c->cfg);
 }
 
 /* Opens the list value of entry e for this command. */
@@ -294,6 +295,7 @@ static void cmd_lrange(struct ap_cmd_ctx *c)
 	ap_list_iter_init(&it, ref.l, (long long)from, true);
 	for (size_t i = 0; i < n; i++, ap_list_iter_next(&it))
 		reply_iter(c, &it);
+	ap_list_iter_done(&it);
 }
 
 /* LINDEX key index: the element, or null out of range or absent. */
@@ -315,6 +317,7 @@ static void cmd_lindex(struct ap_cmd_ctx *c)
 		reply_iter(c, &it);
 	else
 		ap_reply_null(c->r);
+	ap_list_iter_done(&it);
 }
 
 /* LPOS options. */
@@ -404,6 +407,7 @@ static void cmd_lpos(struct ap_cmd_ctx *c)
 		if (o.count < 0 || found == (unsigned long long)o.count)
 			break;
 	}
+	ap_list_iter_done(&it);
 	if (o.count >= 0)
 		ap_reply_deferred_end(c->r, &d, found);
 	else if (found == 0)

@@ -396,16 +396,17 @@ static void collect_list(struct sort_job *j, struct ap_entry *e, size_t first,
 
 	AP_ASSERT(first < len);
 	ap_list_ref_open(&ref, ap_entry_obj(e), ap_entry_enc(e),
-			 j->c->cfg->list_max_listpack_size);
+			 ap_list_opts_of(j->c->cfg));
 	ap_list_iter_init(&it, ref.l,
 			  rev ? (long long)(len - first - 1) : (long long)first,
 			  !rev);
 	for (size_t n = 0; n < count && ap_list_iter_valid(&it); n++) {
 		size_t elen;
 		const char *s = ap_list_iter_get(&it, &elen, buf);
-		item_add(j, s, elen, s == buf);
+		item_add(j, s, elen, s == buf || ap_list_iter_transient(&it));
 		ap_list_iter_next(&it);
 	}
+	ap_list_iter_done(&it);
 }
 
 /* Adds count set members in iteration order, skipping the first `first`. */
@@ -868,7 +869,7 @@ static void store_propagate(struct ap_cmd_ctx *c, const struct ap_arg *dst,
 	argv[1] = *dst;
 	ap_cmd_propagate(c, 2, argv);
 	argv[0] = (struct ap_arg){.p = "RPUSH", .len = 5};
-	ap_list_ref_open(&ref, obj, enc, c->cfg->list_max_listpack_size);
+	ap_list_ref_open(&ref, obj, enc, ap_list_opts_of(c->cfg));
 	ap_list_iter_init(&it, ref.l, 0, true);
 	for (; ap_list_iter_valid(&it); ap_list_iter_next(&it)) {
 		struct ap_arg *a = &argv[2 + n];
@@ -901,8 +902,10 @@ static void output_store(struct sort_job *j, size_t start, size_t n,
 	struct ap_list_ref ref;
 	enum ap_enc enc;
 
+	/* Built uncompressed (depth 0): store_propagate keeps pointers into
+	 * it across nodes. list-compress-depth reaches it as it changes. */
 	ap_list_ref_open(&ref, NULL, AP_ENC_LISTPACK,
-			 c->cfg->list_max_listpack_size);
+			 ap_list_opts(c->cfg->list_max_listpack_size, 0));
 	for (size_t i = start; i < start + n; i++) {
 		size_t len, vlen;
 		const char *s = item_elem(j, &j->items[i], &len);

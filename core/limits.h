@@ -50,9 +50,12 @@
 /* Longest timeout of a blocking command: about 292 years would overflow
  * the absolute deadline in ms; Redis stops at the same order. */
 #define AP_BLOCK_TIMEOUT_MS_MAX (1LL << 50)
-/* A blocking command whose keys span shards and found nothing tries
- * again this often (each try is one transaction over its keys). */
+/* A blocking command whose keys span shards and found nothing waits on
+ * its home shard, which wakes this often to check its deadline ... */
 #define AP_SPAN_BLOCK_RETRY_MS 10
+/* ... and how often it tries again without a wake-up (a safety net: a
+ * push on a shard owning one of its keys wakes it at once). */
+#define AP_SPAN_BLOCK_POLL_MS 100
 /* Receive backpressure: a client whose input waits unprocessed (while it
  * waits for another shard, a lock, a pause) beyond this many bytes stops
  * being read until it drops below the resume mark; TCP then slows the
@@ -108,6 +111,22 @@
  * memmove only ever meets this size with that one element. */
 #define AP_LISTPACK_BYTES_MAX (AP_PROTO_MAX_BULK_LEN_MAX + 1024LL * 1024)
 
+/* Quicklists (core/list.c). FILL_MAX: list-max-listpack-size above it is
+ * taken as it (Redis's clamp; a count limit that high never binds under
+ * the 8 KB safety limit anyway). list-compress-depth: a node is
+ * LZ4-compressed only when its listpack has at least MIN_BYTES (Redis's
+ * MIN_COMPRESS_BYTES: smaller ones gain nothing) and compression saves at
+ * least MIN_SAVING bytes (Redis's MIN_COMPRESS_IMPROVE), and at most
+ * MAX_BYTES: compressing costs about a millisecond per MB on the shard's
+ * thread, so a plain node holding a bigger element stays raw. The depth
+ * is clamped to DEPTH_MAX (Redis: 65535; ours travels with the fill in
+ * one int, and 32767 raw nodes a side is already 256 MB at 8 KB). */
+#define AP_LIST_FILL_MAX	    32767
+#define AP_LIST_COMPRESS_MIN_BYTES  48
+#define AP_LIST_COMPRESS_MIN_SAVING 8
+#define AP_LIST_COMPRESS_MAX_BYTES  (1024 * 1024)
+#define AP_LIST_COMPRESS_DEPTH_MAX  32767
+
 /* Members an intset-encoded set may hold, whatever set-max-intset-entries
  * says: Redis's clamp (its intset is addressed with 32-bit counts and every
  * add is O(n)). Beyond it the set converts to a hashtable. */
@@ -130,6 +149,25 @@
 #define AP_PERSIST_RECORD_LEN_MAX    0xFFFFFFFFull
 #define AP_PERSIST_ENC_KEEP_SIZE     (1024 * 1024)
 #define AP_PERSIST_MANIFEST_SIZE_MAX (1024 * 1024)
+
+/* Compressed blocks of a base snapshot (persist/zblock.c). A writer
+ * gathers whole records up to ZBLOCK_SIZE raw bytes into one block (big
+ * enough for lz4/zstd to find repeats across values, small enough that
+ * compressing one costs well under a millisecond of a shard's tick); a
+ * record alone bigger than that gets a block of its own. RAW_MAX is the
+ * ceiling of a block's declared raw length: a reader checks it before
+ * allocating, so a corrupt length costs at most this much memory, and a
+ * writer writes a bigger record plain. */
+#define AP_PERSIST_ZBLOCK_SIZE	  (256 * 1024)
+#define AP_PERSIST_ZBLOCK_RAW_MAX (1024 * 1024)
+/* snapshot-compression-level: the zstd level. zstd's levels above 19
+ * ("ultra") need windows of up to 128 MB per compressor; 19 is already
+ * far slower than a shard should spend on a snapshot. 1 is zstd's
+ * fastest standard level: a snapshot compresses on the shards' threads,
+ * between requests. */
+#define AP_SNAPSHOT_ZSTD_LEVEL_DEFAULT 1
+#define AP_SNAPSHOT_ZSTD_LEVEL_MIN     1
+#define AP_SNAPSHOT_ZSTD_LEVEL_MAX     19
 
 /* Keys looked at per SCAN-type step by KEYS/FLUSHALL before yielding. */
 #define AP_KEYS_BATCH 4096

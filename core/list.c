@@ -10,9 +10,29 @@
  *
  * Every mutation keeps node->count, l->count and l->nodes exact; the
  * assertions at the bottom of each path check the totals cheaply.
+ *
+ * Compression (list-compress-depth) works on three rules, so that no
+ * operation ever walks more than `depth` nodes to apply it:
+ *   - a node is changed only raw: node_open decompresses it for good
+ *     first, and node_settle then compresses it again when it lies
+ *     outside the depth nodes of either end (or leaves it raw);
+ *   - a node only read is decompressed on loan (node_borrow): the raw
+ *     copy replaces the blob, which the list keeps aside, until the loan
+ *     is returned (the iterator leaves the node, or list_flush). At most
+ *     one loan per list;
+ *   - when nodes come or go the raw ends may shift: zone_fix, run by
+ *     list_flush at the end of the operation, decompresses the depth
+ *     nodes at each end and compresses the node just inside each.
+ * An iterator deleting elements leaves its node raw and `pending` until
+ * it moves on, so that its position stays valid. Every public operation
+ * but an iterator's steps ends with list_flush, and every iteration and
+ * ap_list_ref_open starts with it: between commands a list holds no
+ * pending node and at most the loan of the last read (one raw node).
  */
 #include "core/list.h"
 
+#include <endian.h>
+#include <lz4.h>
 #include <string.h>
 
 #include "core/base.h"
@@ -28,6 +48,13 @@ static const size_t neg_fill_bytes[] = {4096, 8192, 16384, 32768, 65536};
 #define LP_HDR_EXTRA 2
 /* Nodes sampled by ap_list_mem before extrapolating. */
 #define MEM_SAMPLE_NODES 64
+/* A compressed node's blob: raw and compressed byte counts, then LZ4. */
+#define BLOB_HDR 8
+/* Compression output up to this size goes through the stack. */
+#define DEFLATE_STACK_BYTES (16 * 1024)
+/* Options: fill + depth * OPTS_DEPTH_UNIT (see ap_list_opts). */
+#define OPTS_DEPTH_UNIT 65536
+#define FILL_MIN	(-5)
 
 /* The byte and element limits of a node for fill (SIZE_MAX: none). */
 static void node_limits(int fill, size_t *bytes, size_t *count)
@@ -69,7 +96,7 @@ static bool is_large(int fill, size_t len)
 
 /* --- nodes ----------------------------------------------------------- */
 
-/* A new heap node owning lp. */
+/* A new heap node owning the raw listpack lp. */
 static struct ap_list_node *node_create(unsigned char *lp, bool plain)
 {
 	struct ap_list_node *n = ap_calloc(1, sizeof(*n));
@@ -77,6 +104,241 @@ static struct ap_list_node *node_create(unsigned char *lp, bool plain)
 	n->count = ap_lp_count(lp);
 	n->plain = plain;
 	return n;
+}
+
+/* --- compression ------------------------------------------------------ */
+
+/* Reads the two sizes of a blob's header. */
+static void blob_sizes(const unsigned char *b, uint32_t *raw, uint32_t *z)
+{
+	memcpy(raw, b, 4);
+	memcpy(z, b + 4, 4);
+	*raw = le32toh(*raw);
+	*z = le32toh(*z);
+}
+
+/* Bytes a blob takes (header and LZ4 block). */
+static size_t blob_bytes(const unsigned char *b)
+{
+	uint32_t raw, z;
+	blob_sizes(b, &raw, &z);
+	return BLOB_HDR + (size_t)z;
+}
+
+/* The listpack a blob holds, newly allocated (the blob is untouched). */
+static unsigned char *blob_inflate(const unsigned char *b)
+{
+	uint32_t raw, z;
+	blob_sizes(b, &raw, &z);
+	unsigned char *lp = ap_malloc(raw);
+	int got = LZ4_decompress_safe((const char *)b + BLOB_HDR, (char *)lp,
+				      (int)z, (int)raw);
+	AP_ASSERT(got >= 0 && (uint32_t)got == raw);
+	AP_ASSERT(ap_lp_bytes(lp) == raw);
+	return lp;
+}
+
+/* A new blob holding listpack lp, or NULL when lp is outside the sizes
+ * worth compressing or LZ4 does not save AP_LIST_COMPRESS_MIN_SAVING bytes
+ * (header included). lp is untouched. */
+static unsigned char *blob_deflate(const unsigned char *lp)
+{
+	size_t raw = ap_lp_bytes(lp);
+	if (raw < AP_LIST_COMPRESS_MIN_BYTES ||
+	    raw > AP_LIST_COMPRESS_MAX_BYTES)
+		return NULL;
+	/* LZ4 gives up (0) when the block would not fit: the room is
+	 * exactly the largest size still worth keeping. */
+	size_t room = raw - BLOB_HDR - AP_LIST_COMPRESS_MIN_SAVING;
+	unsigned char stack[DEFLATE_STACK_BYTES];
+	unsigned char *out = BLOB_HDR + room <= sizeof(stack)
+				     ? stack
+				     : ap_malloc(BLOB_HDR + room);
+	int z = LZ4_compress_default((const char *)lp, (char *)out + BLOB_HDR,
+				     (int)raw, (int)room);
+	unsigned char *blob = NULL;
+	if (z > 0) {
+		uint32_t h[2] = {htole32((uint32_t)raw), htole32((uint32_t)z)};
+		memcpy(out, h, BLOB_HDR);
+		blob = ap_memdup(out, BLOB_HDR + (size_t)z);
+	}
+	if (out != stack)
+		ap_free(out);
+	return blob;
+}
+
+/* Bytes of the listpack node n holds, compressed or not. */
+static size_t node_raw_bytes(const struct ap_list_node *n)
+{
+	if (!n->compressed)
+		return ap_lp_bytes(n->lp);
+	uint32_t raw, z;
+	blob_sizes(n->lp, &raw, &z);
+	return raw;
+}
+
+/* Ends the list's loan, if any: the raw copy is freed and the node holds
+ * its blob again. Positions into the copy are void. */
+static void loan_return(struct ap_list *l)
+{
+	struct ap_list_node *n = l->loan;
+	if (n == NULL)
+		return;
+	AP_ASSERT(!n->compressed && l->loan_blob != NULL);
+	ap_lp_free(n->lp);
+	n->lp = l->loan_blob;
+	n->compressed = 1;
+	l->loan = NULL;
+	l->loan_blob = NULL;
+}
+
+/* Compresses the raw node n when that is worth it; else marks it
+ * incompressible, so that it is not tried again until it changes. Never
+ * the embedded node. A loaned node (unchanged since) gets its blob back. */
+static void node_compress(struct ap_list *l, struct ap_list_node *n)
+{
+	if (l->loan == n) {
+		loan_return(l);
+		return;
+	}
+	if (n->compressed || n->incompressible || n->embedded)
+		return;
+	unsigned char *b = blob_deflate(n->lp);
+	if (b == NULL) {
+		n->incompressible = 1;
+		return;
+	}
+	ap_lp_free(n->lp);
+	n->lp = b;
+	n->compressed = 1;
+	l->zcount++;
+}
+
+/* Makes n raw for good: decompresses it, or keeps the raw copy of a
+ * loan (positions into it stay valid) and drops the blob. */
+static void node_decompress(struct ap_list *l, struct ap_list_node *n)
+{
+	if (l->loan == n) {
+		ap_free(l->loan_blob);
+		l->loan = NULL;
+		l->loan_blob = NULL;
+	} else if (n->compressed) {
+		unsigned char *lp = blob_inflate(n->lp);
+		ap_free(n->lp);
+		n->lp = lp;
+		n->compressed = 0;
+	} else {
+		return;
+	}
+	AP_ASSERT(l->zcount > 0);
+	l->zcount--;
+}
+
+/* Makes n readable: a compressed node is decompressed on loan (an
+ * earlier loan is returned first). */
+static void node_borrow(struct ap_list *l, struct ap_list_node *n)
+{
+	if (!n->compressed)
+		return;
+	loan_return(l);
+	l->loan_blob = n->lp;
+	n->lp = blob_inflate(l->loan_blob);
+	n->compressed = 0;
+	l->loan = n;
+}
+
+/* Before changing n's elements: raw for good, and worth a compression
+ * try again afterwards. */
+static void node_open(struct ap_list *l, struct ap_list_node *n)
+{
+	node_decompress(l, n);
+	n->incompressible = 0;
+}
+
+/* True when n is one of the depth nodes at either end of l. O(depth). */
+static bool within_depth(const struct ap_list *l, const struct ap_list_node *n)
+{
+	size_t d = (size_t)l->depth;
+	if (l->nodes <= 2 * d)
+		return true;
+	const struct ap_list_node *a = n, *b = n;
+	for (size_t i = 0; i < d; i++) {
+		a = a->prev;
+		b = b->next;
+		if (a == NULL || b == NULL)
+			return true;
+	}
+	return false;
+}
+
+/* After n was opened (and maybe changed): with a depth, compressed
+ * outside the raw ends and raw inside them; with depth 0 it stays raw. */
+static void node_settle(struct ap_list *l, struct ap_list_node *n)
+{
+	if (l->pending == n)
+		l->pending = NULL;
+	if (l->depth == 0 || n->embedded)
+		return;
+	if (within_depth(l, n))
+		node_decompress(l, n);
+	else
+		node_compress(l, n);
+}
+
+/* After nodes came or went: the depth nodes at each end raw, and the
+ * node just inside each (which may have moved there from an end)
+ * compressed. O(depth); nothing to do when no node can be compressed
+ * and none is. */
+static void zone_fix(struct ap_list *l)
+{
+	size_t d = (size_t)l->depth;
+	bool room = l->nodes > 2 * d;
+	if (d == 0 || (!room && l->zcount == 0))
+		return;
+	struct ap_list_node *h = l->head, *t = l->tail;
+	for (size_t i = 0; i < d && h != NULL; i++) {
+		node_decompress(l, h);
+		node_decompress(l, t);
+		h = h->next;
+		t = t->prev;
+	}
+	if (room) {
+		node_compress(l, h);
+		node_compress(l, t);
+	}
+}
+
+/* Marks n, which an iterator is deleting from, to be settled when the
+ * iterator leaves it (settling an earlier one first). */
+static void node_set_pending(struct ap_list *l, struct ap_list_node *n)
+{
+	if (l->pending != NULL && l->pending != n)
+		node_settle(l, l->pending);
+	l->pending = n;
+}
+
+/* An iterator leaves n: its loan ends, or a pending n settles. */
+static void node_leave(struct ap_list *l, struct ap_list_node *n)
+{
+	if (l->loan == n)
+		loan_return(l);
+	else if (l->pending == n)
+		node_settle(l, n);
+}
+
+/* Ends whatever reading and iterator deletes left open (the loan, the
+ * pending node) and fixes the raw ends after nodes came or went. Every
+ * public operation calls it when done, every iteration when starting. */
+static void list_flush(struct ap_list *l)
+{
+	loan_return(l);
+	if (l->pending)
+		node_settle(l, l->pending);
+	if (l->reshaped) {
+		l->reshaped = false;
+		zone_fix(l);
+	}
+	AP_ASSERT(l->zcount <= l->nodes);
 }
 
 /* Links n next to `at` (after it when after, else before it); at NULL
@@ -107,12 +369,25 @@ static void node_link(struct ap_list *l, struct ap_list_node *n,
 	}
 	l->nodes++;
 	l->count += n->count;
+	l->reshaped = true;
 }
 
-/* Unlinks n and frees it (its elements leave the count). */
+/* Unlinks n and frees it (its elements leave the count; its loan, blob
+ * or pending mark go with it). */
 static void node_remove(struct ap_list *l, struct ap_list_node *n)
 {
 	AP_ASSERT(!n->embedded);
+	if (l->pending == n)
+		l->pending = NULL;
+	if (l->loan == n || n->compressed) {
+		AP_ASSERT(l->zcount > 0);
+		l->zcount--;
+	}
+	if (l->loan == n) {
+		ap_free(l->loan_blob);
+		l->loan = NULL;
+		l->loan_blob = NULL;
+	}
 	if (n->prev)
 		n->prev->next = n->next;
 	else
@@ -124,15 +399,9 @@ static void node_remove(struct ap_list *l, struct ap_list_node *n)
 	AP_ASSERT(l->nodes > 0 && l->count >= n->count);
 	l->nodes--;
 	l->count -= n->count;
-	ap_lp_free(n->lp);
+	l->reshaped = true;
+	ap_free(n->lp);
 	ap_free(n);
-}
-
-/* Frees n when it has no elements left (never the embedded node). */
-static void node_drop_if_empty(struct ap_list *l, struct ap_list_node *n)
-{
-	if (n->count == 0 && !n->embedded)
-		node_remove(l, n);
 }
 
 /* True when node n can take one more element of esize encoded bytes. */
@@ -143,7 +412,7 @@ static bool node_allows(const struct ap_list *l, const struct ap_list_node *n,
 		return true;
 	if (n->plain)
 		return false;
-	return !exceeds(l->fill, ap_lp_bytes(n->lp) + esize, n->count + 1);
+	return !exceeds(l->fill, node_raw_bytes(n) + esize, n->count + 1);
 }
 
 /* A new node holding just s, linked next to `at`. */
@@ -154,12 +423,48 @@ static void node_new_with(struct ap_list *l, struct ap_list_node *at,
 	node_link(l, node_create(lp, plain), at, after);
 }
 
+/* --- options ---------------------------------------------------------- */
+
+int ap_list_opts(int fill, int depth)
+{
+	if (fill < FILL_MIN)
+		fill = FILL_MIN;
+	if (fill > AP_LIST_FILL_MAX)
+		fill = AP_LIST_FILL_MAX;
+	if (depth <= 0)
+		return fill;
+	if (depth > AP_LIST_COMPRESS_DEPTH_MAX)
+		depth = AP_LIST_COMPRESS_DEPTH_MAX;
+	return fill + depth * OPTS_DEPTH_UNIT;
+}
+
+int ap_list_opts_of(const struct ap_config *cfg)
+{
+	return ap_list_opts(cfg->list_max_listpack_size,
+			    cfg->list_compress_depth);
+}
+
+/* Splits opts (see ap_list_opts) into the fill and depth of l. A value
+ * below the first depth is a bare fill. */
+static void opts_apply(struct ap_list *l, int opts)
+{
+	if (opts < OPTS_DEPTH_UNIT + FILL_MIN) {
+		l->fill = opts;
+		l->depth = 0;
+		return;
+	}
+	long long depth = ((long long)opts - FILL_MIN) / OPTS_DEPTH_UNIT;
+	AP_ASSERT(depth > 0 && depth <= AP_LIST_COMPRESS_DEPTH_MAX);
+	l->depth = (int)depth;
+	l->fill = (int)((long long)opts - depth * OPTS_DEPTH_UNIT);
+}
+
 /* --- the quicklist --------------------------------------------------- */
 
-struct ap_list *ap_list_create(int fill)
+struct ap_list *ap_list_create(int opts)
 {
 	struct ap_list *l = ap_calloc(1, sizeof(*l));
-	l->fill = fill;
+	opts_apply(l, opts);
 	return l;
 }
 
@@ -173,14 +478,34 @@ void ap_list_destroy(struct ap_list *l)
 	ap_free(l);
 }
 
+/* A copy of node n of l as stored: a loaned node as its blob. */
+static struct ap_list_node *node_copy(const struct ap_list *l,
+				      const struct ap_list_node *n)
+{
+	struct ap_list_node *c = ap_calloc(1, sizeof(*c));
+	const unsigned char *blob = l->loan == n    ? l->loan_blob
+				    : n->compressed ? n->lp
+						    : NULL;
+	c->lp = blob ? ap_memdup(blob, blob_bytes(blob)) : ap_lp_dup(n->lp);
+	c->count = n->count;
+	c->plain = n->plain;
+	c->compressed = blob != NULL;
+	c->incompressible = n->incompressible;
+	return c;
+}
+
 struct ap_list *ap_list_dup(const struct ap_list *l)
 {
 	AP_ASSERT(!l->single);
 	struct ap_list *d = ap_list_create(l->fill);
-	for (const struct ap_list_node *n = l->head; n; n = n->next)
-		node_link(d, node_create(ap_lp_dup(n->lp), n->plain), d->tail,
-			  true);
-	AP_ASSERT(d->count == l->count);
+	d->depth = l->depth;
+	for (const struct ap_list_node *n = l->head; n; n = n->next) {
+		struct ap_list_node *c = node_copy(l, n);
+		d->zcount += c->compressed;
+		node_link(d, c, d->tail, true);
+	}
+	d->reshaped = false;
+	AP_ASSERT(d->count == l->count && d->zcount == l->zcount);
 	return d;
 }
 
@@ -194,9 +519,11 @@ size_t ap_list_mem(const struct ap_list *l)
 	size_t sampled = 0, bytes = 0;
 	const struct ap_list_node *n = l->head;
 	for (; n && sampled < MEM_SAMPLE_NODES; n = n->next, sampled++)
-		bytes += ap_alloc_size(n) + ap_lp_alloc_size(n->lp);
+		bytes += ap_alloc_size(n) + ap_alloc_size(n->lp);
 	if (n && sampled)
 		bytes = bytes / sampled * l->nodes;
+	if (l->loan_blob)
+		bytes += ap_alloc_size(l->loan_blob);
 	return bytes + (l->single ? 0 : ap_alloc_size(l));
 }
 
@@ -213,8 +540,9 @@ bool ap_list_free_some(struct ap_list *l, size_t budget)
 	return true;
 }
 
-void ap_list_push(struct ap_list *l, enum ap_list_end end, const char *s,
-		  size_t len)
+/* ap_list_push without the final flush. */
+static void push_raw(struct ap_list *l, enum ap_list_end end, const char *s,
+		     size_t len)
 {
 	bool head = end == AP_LIST_HEAD;
 	struct ap_list_node *n = head ? l->head : l->tail;
@@ -223,13 +551,22 @@ void ap_list_push(struct ap_list *l, enum ap_list_end end, const char *s,
 		return;
 	}
 	if (n && node_allows(l, n, ap_lp_entry_size(s, len))) {
+		node_open(l, n);
 		n->lp = head ? ap_lp_prepend(n->lp, s, len)
 			     : ap_lp_append(n->lp, s, len);
 		n->count++;
 		l->count++;
+		node_settle(l, n);
 		return;
 	}
 	node_new_with(l, n, !head, s, len, false);
+}
+
+void ap_list_push(struct ap_list *l, enum ap_list_end end, const char *s,
+		  size_t len)
+{
+	push_raw(l, end, s, len);
+	list_flush(l);
 }
 
 bool ap_list_pop(struct ap_list *l, enum ap_list_end end, ap_list_elem_fn *fn,
@@ -247,6 +584,7 @@ bool ap_list_pop(struct ap_list *l, enum ap_list_end end, ap_list_elem_fn *fn,
 		fn(arg, s, len);
 	}
 	ap_list_iter_delete(&it);
+	list_flush(l);
 	return true;
 }
 
@@ -284,6 +622,7 @@ void ap_list_delete_range(struct ap_list *l, long long start, size_t count)
 		return;
 	size_t off;
 	struct ap_list_node *n = node_at(l, (size_t)start, &off);
+	struct ap_list_node *cut[2] = {NULL, NULL}; /* nodes cut, not freed */
 	while (n && count > 0) {
 		struct ap_list_node *next = n->next;
 		if (off == 0 && count >= n->count && !n->embedded) {
@@ -291,21 +630,30 @@ void ap_list_delete_range(struct ap_list *l, long long start, size_t count)
 			node_remove(l, n);
 		} else {
 			size_t del = AP_MIN(count, n->count - off);
+			node_open(l, n);
 			n->lp = ap_lp_delete_range(n->lp, (long long)off, del);
 			n->count -= (uint32_t)del;
 			l->count -= del;
 			count -= del;
-			node_drop_if_empty(l, n);
+			if (n->count == 0 && !n->embedded)
+				node_remove(l, n);
+			else
+				cut[cut[0] != NULL] = n;
 		}
 		off = 0;
 		n = next;
 	}
+	/* Settled once the range is gone: their positions are final. */
+	for (int i = 0; i < 2 && cut[i]; i++)
+		node_settle(l, cut[i]);
+	list_flush(l);
 }
 
 /* --- iteration ------------------------------------------------------- */
 
-void ap_list_iter_init(struct ap_list_iter *it, struct ap_list *l,
-		       long long index, bool forward)
+/* ap_list_iter_init without the flush first (for edits in progress). */
+static void iter_seek(struct ap_list_iter *it, struct ap_list *l,
+		      long long index, bool forward)
 {
 	it->l = l;
 	it->forward = forward;
@@ -318,14 +666,28 @@ void ap_list_iter_init(struct ap_list_iter *it, struct ap_list *l,
 		return;
 	size_t off;
 	it->node = node_at(l, (size_t)index, &off);
+	node_borrow(l, it->node);
 	it->p = ap_lp_seek(it->node->lp, (long long)off);
 	it->idx = (size_t)index;
 	AP_ASSERT(it->p != NULL);
 }
 
+void ap_list_iter_init(struct ap_list_iter *it, struct ap_list *l,
+		       long long index, bool forward)
+{
+	list_flush(l);
+	iter_seek(it, l, index, forward);
+}
+
 bool ap_list_iter_valid(const struct ap_list_iter *it)
 {
 	return it->p != NULL;
+}
+
+bool ap_list_iter_transient(const struct ap_list_iter *it)
+{
+	AP_ASSERT(it->p != NULL);
+	return it->l->loan == it->node || it->l->pending == it->node;
 }
 
 const char *ap_list_iter_get(const struct ap_list_iter *it, size_t *len,
@@ -341,17 +703,19 @@ bool ap_list_iter_eq(const struct ap_list_iter *it, const char *s, size_t len)
 	return ap_lp_eq(it->p, s, len);
 }
 
-/* Moves the iterator onto the first element (in its direction) of the
- * node after / before n, or ends it. */
+/* Moves the iterator onto the first element (in its direction) of n or
+ * the first node past it with elements (borrowing it), or ends it. */
 static void iter_enter_node(struct ap_list_iter *it, struct ap_list_node *n)
 {
 	while (n && n->count == 0)
 		n = it->forward ? n->next : n->prev;
 	it->node = n;
-	if (n == NULL)
+	if (n == NULL) {
 		it->p = NULL;
-	else
-		it->p = it->forward ? ap_lp_first(n->lp) : ap_lp_last(n->lp);
+		return;
+	}
+	node_borrow(it->l, n);
+	it->p = it->forward ? ap_lp_first(n->lp) : ap_lp_last(n->lp);
 }
 
 void ap_list_iter_next(struct ap_list_iter *it)
@@ -361,14 +725,22 @@ void ap_list_iter_next(struct ap_list_iter *it)
 	if (it->forward) {
 		it->idx++;
 		it->p = ap_lp_next(n->lp, it->p);
-		if (it->p == NULL)
-			iter_enter_node(it, n->next);
 	} else {
 		it->idx--;
 		it->p = ap_lp_prev(n->lp, it->p);
-		if (it->p == NULL)
-			iter_enter_node(it, n->prev);
 	}
+	if (it->p == NULL) {
+		node_leave(it->l, n);
+		iter_enter_node(it, it->forward ? n->next : n->prev);
+	}
+}
+
+void ap_list_iter_done(struct ap_list_iter *it)
+{
+	if (it->node != NULL && it->l->loan == it->node)
+		loan_return(it->l);
+	it->node = NULL;
+	it->p = NULL;
 }
 
 void ap_list_iter_delete(struct ap_list_iter *it)
@@ -376,6 +748,8 @@ void ap_list_iter_delete(struct ap_list_iter *it)
 	AP_ASSERT(it->p != NULL);
 	struct ap_list *l = it->l;
 	struct ap_list_node *n = it->node;
+	node_open(l, n); /* a loaned copy stays: positions hold */
+	node_set_pending(l, n);
 	size_t off = (size_t)(it->p - n->lp);
 	unsigned char *p = it->p;
 	n->lp = ap_lp_delete(n->lp, &p);
@@ -383,15 +757,18 @@ void ap_list_iter_delete(struct ap_list_iter *it)
 	l->count--;
 	if (it->forward) {
 		it->p = p;
-		if (p == NULL)
-			iter_enter_node(it, n->next);
 	} else {
 		it->idx--;
 		it->p = ap_lp_prev(n->lp, n->lp + off);
-		if (it->p == NULL)
-			iter_enter_node(it, n->prev);
 	}
-	node_drop_if_empty(l, n);
+	if (it->p != NULL)
+		return;
+	struct ap_list_node *next = it->forward ? n->next : n->prev;
+	if (n->count == 0 && !n->embedded)
+		node_remove(l, n);
+	else
+		node_leave(l, n);
+	iter_enter_node(it, next);
 }
 
 /* Splits node n so that the elements from position p on move to a new
@@ -415,9 +792,22 @@ static void node_split(struct ap_list *l, struct ap_list_node *n,
 	node_link(l, node_create(right, false), n, true);
 }
 
+/* Adds s at the tail (append) or head of node n, a neighbour of an
+ * insert, then settles n. */
+static void insert_into(struct ap_list *l, struct ap_list_node *n, bool append,
+			const char *s, size_t len)
+{
+	node_open(l, n);
+	n->lp = append ? ap_lp_append(n->lp, s, len)
+		       : ap_lp_prepend(n->lp, s, len);
+	n->count++;
+	l->count++;
+	node_settle(l, n);
+}
+
 /* Inserts s next to the element at p in node n: into n when it has room,
  * else into a neighbour at a node boundary, else into a new node
- * (splitting n when p is inside it). */
+ * (splitting n when p is inside it). Every node touched is settled. */
 static void insert_at(struct ap_list *l, struct ap_list_node *n,
 		      unsigned char *p, enum ap_lp_where where, const char *s,
 		      size_t len)
@@ -425,33 +815,40 @@ static void insert_at(struct ap_list *l, struct ap_list_node *n,
 	bool after = where == AP_LP_AFTER;
 	bool large = !l->single && is_large(l->fill, len);
 	size_t esize = ap_lp_entry_size(s, len);
+	node_open(l, n); /* n is raw already: p holds */
 	if (!large && node_allows(l, n, esize)) {
 		n->lp = ap_lp_insert(n->lp, &p, where, s, len);
 		n->count++;
 		l->count++;
+		node_settle(l, n);
 		return;
 	}
 	bool at_tail = after && ap_lp_next(n->lp, p) == NULL;
 	bool at_head = !after && ap_lp_prev(n->lp, p) == NULL;
 	if (!large && at_tail && n->next && node_allows(l, n->next, esize)) {
-		n->next->lp = ap_lp_prepend(n->next->lp, s, len);
-		n->next->count++;
-		l->count++;
+		insert_into(l, n->next, false, s, len);
+		node_settle(l, n);
 		return;
 	}
 	if (!large && at_head && n->prev && node_allows(l, n->prev, esize)) {
-		n->prev->lp = ap_lp_append(n->prev->lp, s, len);
-		n->prev->count++;
-		l->count++;
+		insert_into(l, n->prev, true, s, len);
+		node_settle(l, n);
 		return;
 	}
 	if (at_head) {
 		node_new_with(l, n, false, s, len, large);
+		node_settle(l, n->prev);
+		node_settle(l, n);
 		return;
 	}
 	if (!at_tail)
 		node_split(l, n, after ? ap_lp_next(n->lp, p) : p);
 	node_new_with(l, n, true, s, len, large);
+	struct ap_list_node *added = n->next;
+	node_settle(l, n);
+	node_settle(l, added);
+	if (!at_tail)
+		node_settle(l, added->next);
 }
 
 void ap_list_iter_insert(struct ap_list_iter *it, enum ap_lp_where where,
@@ -461,6 +858,7 @@ void ap_list_iter_insert(struct ap_list_iter *it, enum ap_lp_where where,
 	insert_at(it->l, it->node, it->p, where, s, len);
 	it->p = NULL;
 	it->node = NULL;
+	list_flush(it->l);
 }
 
 void ap_list_iter_replace(struct ap_list_iter *it, const char *s, size_t len)
@@ -468,6 +866,7 @@ void ap_list_iter_replace(struct ap_list_iter *it, const char *s, size_t len)
 	AP_ASSERT(it->p != NULL);
 	struct ap_list *l = it->l;
 	struct ap_list_node *n = it->node;
+	node_open(l, n); /* n is raw already: it->p holds */
 	size_t esize = ap_lp_entry_size(s, len);
 	size_t old = ap_lp_bytes(n->lp);
 	unsigned char *p = it->p;
@@ -480,30 +879,34 @@ void ap_list_iter_replace(struct ap_list_iter *it, const char *s, size_t len)
 	it->node = NULL;
 	if (fits) {
 		n->lp = ap_lp_replace(n->lp, &p, s, len);
+		node_settle(l, n);
+		list_flush(l);
 		return;
 	}
 	/* Delete, then insert at the same index. */
 	size_t idx = it->idx;
 	struct ap_list_iter at;
-	ap_list_iter_init(&at, l, (long long)idx, true);
+	iter_seek(&at, l, (long long)idx, true);
 	ap_list_iter_delete(&at);
 	if (idx == l->count) {
-		ap_list_push(l, AP_LIST_TAIL, s, len);
-		return;
+		push_raw(l, AP_LIST_TAIL, s, len);
+	} else {
+		iter_seek(&at, l, (long long)idx, true);
+		insert_at(l, at.node, at.p, AP_LP_BEFORE, s, len);
 	}
-	ap_list_iter_init(&at, l, (long long)idx, true);
-	insert_at(l, at.node, at.p, AP_LP_BEFORE, s, len);
+	list_flush(l);
 }
 
 /* --- values of either encoding --------------------------------------- */
 
 void ap_list_ref_open(struct ap_list_ref *ref, void *obj, enum ap_enc enc,
-		      int fill)
+		      int opts)
 {
 	if (enc == AP_ENC_QUICKLIST) {
 		AP_ASSERT(obj != NULL);
 		ref->l = obj;
-		ref->l->fill = fill;
+		opts_apply(ref->l, opts);
+		list_flush(ref->l); /* the last read's loan */
 		return;
 	}
 	AP_ASSERT(enc == AP_ENC_LISTPACK);
@@ -516,7 +919,7 @@ void ap_list_ref_open(struct ap_list_ref *ref, void *obj, enum ap_enc enc,
 	ref->wrap.head = ref->wrap.tail = &ref->node;
 	ref->wrap.count = ref->node.count;
 	ref->wrap.nodes = 1;
-	ref->wrap.fill = fill;
+	opts_apply(&ref->wrap, opts);
 	ref->wrap.single = true;
 	ref->l = &ref->wrap;
 }
@@ -531,6 +934,7 @@ void ap_list_ref_grow(struct ap_list_ref *ref, size_t add_bytes,
 		     ref->wrap.count + add_count))
 		return;
 	struct ap_list *l = ap_list_create(ref->wrap.fill);
+	l->depth = ref->wrap.depth;
 	if (ref->node.count > 0)
 		node_link(l, node_create(lp, false), NULL, true);
 	else
@@ -548,9 +952,10 @@ static unsigned char *try_to_listpack(struct ap_list *l)
 		return NULL;
 	size_t bytes, count;
 	node_limits(l->fill, &bytes, &count);
-	if (ap_lp_bytes(l->head->lp) - LP_HDR_EXTRA > bytes / 2 ||
+	if (node_raw_bytes(l->head) - LP_HDR_EXTRA > bytes / 2 ||
 	    l->count > count / 2)
 		return NULL;
+	node_decompress(l, l->head);
 	unsigned char *lp = l->head->lp;
 	ap_free(l->head);
 	ap_free(l);
@@ -575,6 +980,7 @@ void *ap_list_ref_close(struct ap_list_ref *ref, bool shrinking,
 		ap_list_destroy(l);
 		return NULL;
 	}
+	list_flush(l);
 	if (shrinking) {
 		unsigned char *lp = try_to_listpack(l);
 		if (lp) {

@@ -14,8 +14,25 @@
  * elements per node (and at most 8 KB), fill = 0 is one element, fill < 0
  * is a size: -1..-5 = 4, 8, 16, 32, 64 KB (below -5 counts as -5). An
  * element bigger than the limit gets a node of its own ("plain" node).
- * list-compress-depth is accepted by the config but nodes are never
- * compressed.
+ *
+ * Compression (list-compress-depth, `depth`): with depth > 0 the depth
+ * nodes at each end stay raw and the nodes between are LZ4-compressed, as
+ * Redis does, except nodes under AP_LIST_COMPRESS_MIN_BYTES, nodes that
+ * would not shrink by AP_LIST_COMPRESS_MIN_SAVING bytes, and nodes over
+ * AP_LIST_COMPRESS_MAX_BYTES (core/limits.h). Compression is invisible to
+ * callers: reading an element of a compressed node decompresses that node
+ * on loan, and the node gets its compressed form back when the iterator
+ * moves to another node (or at the list's next iteration, open, close or
+ * change). The depth is applied lazily: a node is compressed or
+ * decompressed when an operation changes it or moves it past the raw
+ * ends, never by walking the whole list, so a depth changed at run time
+ * (CONFIG SET) reaches a list as it is touched. depth 0 compresses
+ * nothing new; nodes still compressed from before are decompressed when
+ * changed.
+ *
+ * Options (`opts` below): the node limit and the depth travel as one int,
+ * ap_list_opts(fill, depth) or ap_list_opts_of(cfg). A bare
+ * list-max-listpack-size value below 65531 is valid opts meaning depth 0.
  *
  * Working with a value of either encoding: open it into a struct
  * ap_list_ref (which wraps a bare listpack as a one-node list with no node
@@ -28,7 +45,11 @@
  * Ownership: a struct ap_list owns its nodes and their listpacks. Element
  * strings passed in are copied; strings read out point into a node (or
  * into the caller's buffer for integers) and stay valid until the next
- * mutation of the list.
+ * mutation of the list, except strings of a node decompressed on loan
+ * (ap_list_iter_transient): those are valid until the iterator moves to
+ * another node, another iterator starts on the list, or the list is
+ * opened, closed or changed. Copy them to keep them longer. One iterator
+ * at a time reads a given list.
  *
  * Threading: none; a list belongs to the shard that owns its key.
  */
@@ -50,10 +71,14 @@ enum ap_list_end {
 struct ap_list_node {
 	struct ap_list_node *prev;
 	struct ap_list_node *next;
+	/* The listpack; when compressed, a blob instead: [listpack bytes:
+	 * u32 LE][LZ4 bytes: u32 LE][one LZ4 block of the listpack]. */
 	unsigned char *lp;
-	uint32_t count;	  /* elements in lp */
-	uint8_t plain;	  /* one element larger than a node's limit */
-	uint8_t embedded; /* inside a struct ap_list_ref: never freed */
+	uint32_t count;		/* elements in the listpack */
+	uint8_t plain;		/* one element larger than a node's limit */
+	uint8_t embedded;	/* inside a struct ap_list_ref: never freed */
+	uint8_t compressed;	/* lp is a blob */
+	uint8_t incompressible; /* compression failed; unchanged since */
 };
 
 struct ap_list {
@@ -61,8 +86,16 @@ struct ap_list {
 	struct ap_list_node *tail;
 	size_t count; /* elements */
 	size_t nodes;
-	int fill;    /* list-max-listpack-size in force */
-	bool single; /* a wrapped bare listpack: one node, no limit */
+	int fill;      /* list-max-listpack-size in force */
+	int depth;     /* list-compress-depth in force */
+	bool single;   /* a wrapped bare listpack: one node, no limit */
+	bool reshaped; /* nodes came or went: the raw ends need a look */
+	size_t zcount; /* nodes compressed (a loaned one included) */
+	/* The node decompressed for reading, and its blob meanwhile. */
+	struct ap_list_node *loan;
+	unsigned char *loan_blob;
+	/* The node an iterator deleted from; settled when left. */
+	struct ap_list_node *pending;
 };
 
 /* An element position while walking a list in one direction. */
@@ -74,11 +107,22 @@ struct ap_list_iter {
 	bool forward;	  /* head to tail */
 };
 
+/* --- options --------------------------------------------------------- */
+
+/* The opts for node limit fill (clamped to [-5, AP_LIST_FILL_MAX], an
+ * equivalent limit) and compression depth (clamped to [0,
+ * AP_LIST_COMPRESS_DEPTH_MAX]). */
+int ap_list_opts(int fill, int depth);
+
+/* The opts of a configuration: list-max-listpack-size and
+ * list-compress-depth. */
+int ap_list_opts_of(const struct ap_config *cfg);
+
 /* --- the quicklist --------------------------------------------------- */
 
-/* Creates an empty quicklist with the given node limit; owned by the
- * caller, released with ap_list_destroy. */
-struct ap_list *ap_list_create(int fill);
+/* Creates an empty quicklist with the given options (see ap_list_opts);
+ * owned by the caller, released with ap_list_destroy. */
+struct ap_list *ap_list_create(int opts);
 
 /* Frees the list, its nodes and their listpacks. */
 void ap_list_destroy(struct ap_list *l);
@@ -89,8 +133,8 @@ struct ap_list *ap_list_dup(const struct ap_list *l);
 /* Elements in the list. O(1). */
 size_t ap_list_count(const struct ap_list *l);
 
-/* Bytes of memory used (struct, nodes, listpacks); estimated from a
- * sample of nodes for long lists. */
+/* Bytes of memory used (struct, nodes, listpacks as stored, compressed
+ * or not); estimated from a sample of nodes for long lists. */
 size_t ap_list_mem(const struct ap_list *l);
 
 /* Frees nodes from the head until about budget elements were released;
@@ -125,6 +169,11 @@ void ap_list_iter_init(struct ap_list_iter *it, struct ap_list *l,
 /* True while the iterator is on an element. */
 bool ap_list_iter_valid(const struct ap_list_iter *it);
 
+/* True when strings read at the current element live in a node that is
+ * decompressed only on loan (see Ownership above): a caller keeping them
+ * past the iterator's next step must copy them. */
+bool ap_list_iter_transient(const struct ap_list_iter *it);
+
 /* The current element as a string (see ap_lp_get_str). */
 const char *ap_list_iter_get(const struct ap_list_iter *it, size_t *len,
 			     char buf[AP_LP_INTBUF_SIZE]);
@@ -134,6 +183,13 @@ bool ap_list_iter_eq(const struct ap_list_iter *it, const char *s, size_t len);
 
 /* Moves to the next element in the iterator's direction. */
 void ap_list_iter_next(struct ap_list_iter *it);
+
+/* Ends a read through it: a node decompressed on loan for it gets its
+ * compressed form back (strings read from it are void). Readers that
+ * stop in the middle of a list (LINDEX, LRANGE, LPOS) call it, so that no
+ * node stays decompressed after the command; the list's next iteration,
+ * open or change would do it too. it is void afterwards. */
+void ap_list_iter_done(struct ap_list_iter *it);
 
 /* Deletes the current element and moves to the next one in the
  * iterator's direction (idx stays the index of the current element). */
@@ -159,10 +215,11 @@ struct ap_list_ref {
 };
 
 /* Opens the value obj of encoding enc (AP_ENC_LISTPACK or
- * AP_ENC_QUICKLIST) for operations with node limit fill. obj NULL with
+ * AP_ENC_QUICKLIST) for operations with options opts (ap_list_opts: the
+ * node limit and compression depth then in force). obj NULL with
  * AP_ENC_LISTPACK opens a new empty list. */
 void ap_list_ref_open(struct ap_list_ref *ref, void *obj, enum ap_enc enc,
-		      int fill);
+		      int opts);
 
 /* Announces that add_count elements totalling add_bytes string bytes are
  * about to be added: a bare listpack that would then exceed one node's
@@ -178,6 +235,8 @@ void *ap_list_ref_close(struct ap_list_ref *ref, bool shrinking,
 			enum ap_enc *enc);
 
 /* --- keyspace operations (commands, blocking layer) ------------------ */
+
+/* `fill` below is the list's options (ap_list_opts_of(cfg)). */
 
 /* Closes ref (opened on e's value) and stores the result back into e, or
  * deletes key (whose live entry e is) when the list is empty. shrinking

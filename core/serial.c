@@ -1112,7 +1112,7 @@ void ap_serial_limits_of(const struct ap_config *cfg,
 		  cfg->hash_max_listpack_value >= 0 &&
 		  cfg->zset_max_listpack_entries >= 0 &&
 		  cfg->zset_max_listpack_value >= 0);
-	out->list_fill = cfg->list_max_listpack_size;
+	out->list_fill = ap_list_opts_of(cfg); /* with list-compress-depth */
 	out->hash.entries_max = (size_t)cfg->hash_max_listpack_entries;
 	out->hash.value_max = (size_t)cfg->hash_max_listpack_value;
 	out->set = ap_set_limits_of(cfg);

@@ -557,3 +557,174 @@ def test_random_against_redis(apiary, redis_ref, with_lmpop):
     ours.close()
     ref.close()
     assert mismatches[:10] == []
+
+
+# --- list-compress-depth -------------------------------------------------------
+
+def compressible(i):
+    """Element i of a long compressible list: 20 bytes, values repeating
+    every 5000 so that LREM and LPOS find several matches."""
+    return "element-value-%06d" % (i % 5000)
+
+
+def fill_list(c, k, n):
+    """RPUSHes n compressible elements to k in batches."""
+    p = c.pipeline(transaction=False)
+    for i in range(0, n, 1000):
+        p.rpush(k, *[compressible(j) for j in range(i, min(n, i + 1000))])
+    p.execute()
+
+
+def run_cmd(c, args):
+    """A reply, or the error text as a string."""
+    try:
+        return c.execute_command(*args)
+    except redis.ResponseError as e:
+        return "ERROR: %s" % e
+
+
+def compressed_ops(rnd, keys, lens):
+    """One random command over long lists, mostly in their middle: keys
+    maps each key to a rough length (a hint for picking indexes)."""
+    k = rnd.choice(keys)
+    n = max(lens[k], 1)
+    i = rnd.randrange(-n, n)
+    v = compressible(rnd.randrange(6000))
+    op = rnd.randrange(14)
+    return [
+        ["LRANGE", k, i, i + rnd.randrange(60)],
+        ["LRANGE", k, 0, 99],
+        ["LINDEX", k, i],
+        ["LINDEX", k, n // 2],
+        ["LINSERT", k, rnd.choice(["BEFORE", "AFTER"]), v, "ins-" + v],
+        ["LPOS", k, v, "RANK", rnd.choice([1, 2, -1, -3]), "COUNT",
+         rnd.randrange(4), "MAXLEN", rnd.choice([0, 100, n // 2])],
+        ["LREM", k, rnd.choice([-2, -1, 0, 1, 2]), v],
+        ["LSET", k, i, "set-%d" % i],
+        ["LTRIM", k, rnd.randrange(3), -1 - rnd.randrange(3)],
+        ["LMOVE", k, rnd.choice(keys), rnd.choice(["LEFT", "RIGHT"]),
+         rnd.choice(["LEFT", "RIGHT"])],
+        ["LPUSH", k, v, "x" * rnd.randrange(40)],
+        ["RPUSH", k, v],
+        ["LPOP", k, rnd.randrange(1, 5)],
+        ["RPOP", k],
+    ][op]
+
+
+def compare_run(ours, ref, rnd, keys, count):
+    """Runs count random commands on both servers; returns mismatches."""
+    lens = {k: ref.llen(k) for k in keys}
+    mismatches = []
+    for _ in range(count):
+        args = compressed_ops(rnd, keys, lens)
+        a, b = run_cmd(ours, args), run_cmd(ref, args)
+        if a != b:
+            mismatches.append("%s -> apiary %r, redis %r" % (args, a, b))
+        lens[args[1]] = ref.llen(args[1])
+    for k in keys:
+        assert ours.lrange(k, 0, -1) == ref.lrange(k, 0, -1)
+    return mismatches
+
+
+def both_config(ours, ref, name, value):
+    """CONFIG SET name value on both servers."""
+    assert ours.config_set(name, value) and ref.config_set(name, value)
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_compressed_against_redis(apiary, redis_ref, depth):
+    """Long lists (keys on both shards) under list-compress-depth, set at
+    run time: LRANGE LINDEX LINSERT LPOS LREM LSET LTRIM LMOVE and pushes
+    and pops reply as redis-server's; the encoding stays quicklist."""
+    ours = apiary.client()
+    ref = redis.Redis(**redis_ref.connection_pool.connection_kwargs)
+    ours.response_callbacks.clear()
+    ref.response_callbacks.clear()
+    ref.flushall()
+    keys = [A0, B0, A1]
+    try:
+        both_config(ours, ref, "list-compress-depth", depth)
+        for k, n in zip(keys, [30000, 3000, 12000]):
+            fill_list(ours, k, n)
+            fill_list(ref, k, n)
+        for k in keys:
+            assert ours.execute_command("OBJECT", "ENCODING", k) == \
+                b"quicklist"
+            assert b"encoding:quicklist" in \
+                ours.execute_command("DEBUG", "OBJECT", k)
+        # Compressed: well under the 22 bytes per element of raw nodes.
+        assert ours.execute_command("MEMORY", "USAGE", A0) < 30000 * 11
+        rnd = random.Random(77 + depth)
+        assert compare_run(ours, ref, rnd, keys, 1500)[:10] == []
+        for k in keys:
+            assert ours.execute_command("OBJECT", "ENCODING", k) == \
+                b"quicklist"
+        # SORT reads every node (copying from borrowed ones).
+        args = ["SORT", A0, "ALPHA", "LIMIT", 100, 50]
+        assert run_cmd(ours, args) == run_cmd(ref, args)
+        args = ["SORT", A0, "ALPHA", "DESC", "STORE", B0]
+        assert run_cmd(ours, args) == run_cmd(ref, args)
+        assert ours.lrange(B0, 0, -1) == ref.lrange(B0, 0, -1)
+    finally:
+        both_config(ours, ref, "list-compress-depth", 0)
+        ours.close()
+        ref.close()
+
+
+def used_memory(c):
+    """INFO memory used_memory (summed over shards)."""
+    return c.info("memory")["used_memory"]
+
+
+def test_compress_depth_at_run_time(apiary, redis_ref):
+    """CONFIG SET list-compress-depth reaches lists as they change, with no
+    restart: replies stay Redis's through 0 -> 1 -> 3 -> 0; a list built
+    under depth 1 takes far less memory (MEMORY USAGE, INFO used_memory);
+    DUMP/RESTORE and COPY keep the contents."""
+    ours = apiary.client()
+    ref = redis.Redis(**redis_ref.connection_pool.connection_kwargs)
+    ours.response_callbacks.clear()
+    ref.response_callbacks.clear()
+    ref.flushall()
+    keys = [A0, A1]
+    rnd = random.Random(5)
+    try:
+        assert ours.execute_command("CONFIG", "GET", "list-*depth") == \
+            [b"list-compress-depth", b"0"]
+        for k in keys:
+            fill_list(ours, k, 20000)
+            fill_list(ref, k, 20000)
+        for depth in [1, 3, 0]:
+            both_config(ours, ref, "list-compress-depth", depth)
+            assert compare_run(ours, ref, rnd, keys, 400)[:10] == []
+        # Memory: the same list built at depth 0 and at depth 1.
+        usage = {}
+        plain = apiary.client()
+        for depth in [0, 1]:
+            ours.config_set("list-compress-depth", depth)
+            k = key_on(0, "mem%d" % depth)
+            before = used_memory(plain)
+            fill_list(ours, k, 50000)
+            usage[depth] = (plain.memory_usage(k),
+                            used_memory(plain) - before)
+        plain.close()
+        assert usage[1][0] * 2 < usage[0][0]
+        assert usage[1][1] * 2 < usage[0][1]
+        # Out of range: refused as by Redis.
+        for bad in ["-1", "x", "2147483648"]:
+            args = ["CONFIG", "SET", "list-compress-depth", bad]
+            assert run_cmd(ours, args) == run_cmd(ref, args)
+        # DUMP / RESTORE and COPY of a compressed list.
+        k = key_on(0, "mem1")
+        want = ours.lrange(k, 0, -1)
+        blob = ours.dump(k)
+        assert ours.restore(k + ":r", 0, blob)
+        assert ours.lrange(k + ":r", 0, -1) == want
+        assert ours.copy(k, k + ":c")
+        assert ours.lrange(k + ":c", 0, -1) == want
+        assert ours.lindex(k + ":c", 25000) == want[25000]
+        assert ours.unlink(k, k + ":r", k + ":c") == 3
+    finally:
+        both_config(ours, ref, "list-compress-depth", 0)
+        ours.close()
+        ref.close()

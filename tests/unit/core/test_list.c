@@ -5,10 +5,17 @@
  * replaces that outgrow their node, range deletes, the listpack <->
  * quicklist conversions at Redis's boundaries, dup/mem/free_some, and a
  * randomized run against a reference array model for several fills.
+ * Compression (list-compress-depth): the packed options, the raw ends and
+ * compressed interior, the size rules (too small, incompressible, the
+ * 48-byte boundary), loans while reading, lazy application of a changed
+ * depth, memory, and the randomized model at depths 1..3, also with the
+ * depth changing midway.
  */
 #include "core/list.h"
 
 #include <check.h>
+#include <limits.h>
+#include <lz4.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,33 +23,65 @@
 #include "core/base.h"
 #include "tests/unit/core/str_model.h"
 
-/* Checks the structural invariants: links, counts, no empty nodes, and
- * every non-plain node within its limit when strict. */
+/* The listpack of node n: n->lp, or for a compressed node a copy
+ * decompressed here (into *tmp, which the caller frees), after checking
+ * the blob against the compression rules. */
+static const unsigned char *node_lp(const struct ap_list_node *n,
+				    unsigned char **tmp)
+{
+	*tmp = NULL;
+	if (!n->compressed)
+		return n->lp;
+	uint32_t raw, z;
+	memcpy(&raw, n->lp, 4);
+	memcpy(&z, n->lp + 4, 4);
+	ck_assert_uint_ge(raw, AP_LIST_COMPRESS_MIN_BYTES);
+	ck_assert_uint_le(raw, AP_LIST_COMPRESS_MAX_BYTES);
+	ck_assert_uint_ge(raw, 8 + z + AP_LIST_COMPRESS_MIN_SAVING);
+	ck_assert_uint_ge(ap_alloc_size(n->lp), 8 + z);
+	*tmp = malloc(raw);
+	ck_assert_int_eq(LZ4_decompress_safe((const char *)n->lp + 8,
+					     (char *)*tmp, (int)z, (int)raw),
+			 (int)raw);
+	ck_assert_uint_eq(ap_lp_bytes(*tmp), raw);
+	return *tmp;
+}
+
+/* Checks the structural invariants: links, counts, no empty nodes, the
+ * count of compressed nodes, and every non-plain node within its limit
+ * when strict. Between operations no node is pending. */
 static void check_shape(const struct ap_list *l, bool strict)
 {
-	size_t count = 0, nodes = 0;
+	size_t count = 0, nodes = 0, z = 0;
 	const struct ap_list_node *prev = NULL;
+	ck_assert_ptr_null(l->pending);
 	for (const struct ap_list_node *n = l->head; n; n = n->next) {
+		unsigned char *tmp;
+		const unsigned char *lp = node_lp(n, &tmp);
 		ck_assert_ptr_eq(n->prev, prev);
-		ck_assert_uint_eq(n->count, ap_lp_count(n->lp));
-		ck_assert(ap_lp_validate(n->lp, ap_lp_bytes(n->lp)));
+		ck_assert_uint_eq(n->count, ap_lp_count(lp));
+		ck_assert(ap_lp_validate(lp, ap_lp_bytes(lp)));
+		z += n->compressed || l->loan == n;
 		if (!n->embedded)
 			ck_assert_uint_gt(n->count, 0);
 		if (n->plain)
 			ck_assert_uint_eq(n->count, 1);
-		if (strict && !n->plain && !l->single) {
+		/* A lone element up to the limit may take a few bytes more
+		 * with its header (as in Redis). */
+		if (strict && !n->plain && !l->single && n->count > 1) {
 			if (l->fill >= 0) {
 				size_t lim = l->fill == 0 ? 1 : (size_t)l->fill;
 				ck_assert_uint_le(n->count, lim);
-				ck_assert_uint_le(ap_lp_bytes(n->lp), 8192 + 2);
+				ck_assert_uint_le(ap_lp_bytes(lp), 8192 + 2);
 			} else {
 				static const size_t b[] = {4096, 8192, 16384,
 							   32768, 65536};
 				int off = -l->fill - 1;
 				size_t lim = b[off > 4 ? 4 : off];
-				ck_assert_uint_le(ap_lp_bytes(n->lp), lim + 2);
+				ck_assert_uint_le(ap_lp_bytes(lp), lim + 2);
 			}
 		}
+		free(tmp);
 		count += n->count;
 		nodes++;
 		prev = n;
@@ -50,6 +89,42 @@ static void check_shape(const struct ap_list *l, bool strict)
 	ck_assert_ptr_eq(l->tail, prev);
 	ck_assert_uint_eq(count, l->count);
 	ck_assert_uint_eq(nodes, l->nodes);
+	ck_assert_uint_eq(z, l->zcount);
+}
+
+/* Checks that the depth nodes at each end of l are raw (or on loan). */
+static void check_raw_ends(const struct ap_list *l)
+{
+	const struct ap_list_node *h = l->head, *t = l->tail;
+	for (int i = 0; i < l->depth && h; i++) {
+		ck_assert(!h->compressed);
+		ck_assert(!t->compressed);
+		ck_assert(l->loan != h && l->loan != t);
+		h = h->next;
+		t = t->prev;
+	}
+}
+
+/* Checks that every node past the depth nodes at each end is compressed
+ * (or was found incompressible). */
+static void check_interior(const struct ap_list *l)
+{
+	size_t pos = 0;
+	for (const struct ap_list_node *n = l->head; n; n = n->next, pos++) {
+		if (pos < (size_t)l->depth ||
+		    pos + (size_t)l->depth >= l->nodes)
+			continue;
+		ck_assert(n->compressed || n->incompressible || l->loan == n);
+	}
+}
+
+/* Compressed nodes of l, by walking it. */
+static size_t count_compressed(const struct ap_list *l)
+{
+	size_t z = 0;
+	for (const struct ap_list_node *n = l->head; n; n = n->next)
+		z += n->compressed;
+	return z;
 }
 
 /* Element i of a test list as a string into buf. */
@@ -504,7 +579,7 @@ static void r_op(struct ap_list *l, struct str_model *m, char *buf)
 	size_t len = r_elem(buf);
 	size_t at = m->n ? (size_t)rand() % m->n : 0;
 	struct ap_list_iter it;
-	int op = rand() % 10;
+	int op = rand() % 11;
 	if (m->n == 0 && op >= 2)
 		op = rand() % 2;
 	switch (op) {
@@ -557,10 +632,23 @@ static void r_op(struct ap_list *l, struct str_model *m, char *buf)
 		}
 		break;
 	}
-	default: {
+	case 8: {
 		size_t cnt = (size_t)rand() % 30;
 		ap_list_delete_range(l, (long long)at, cnt);
 		str_model_delete(m, at, AP_MIN(cnt, m->n - at));
+		break;
+	}
+	default: {
+		/* LTRIM: a few from each end */
+		size_t lt = (size_t)rand() % 8, rt = (size_t)rand() % 8;
+		lt = AP_MIN(lt, m->n);
+		ap_list_delete_range(l, 0, lt);
+		str_model_delete(m, 0, lt);
+		rt = AP_MIN(rt, m->n);
+		if (rt) {
+			ap_list_delete_range(l, -(long long)rt, rt);
+			str_model_delete(m, m->n - rt, rt);
+		}
 		break;
 	}
 	}
@@ -587,6 +675,94 @@ START_TEST(test_random_model)
 		free(m.s);
 		free(m.len);
 		ap_list_destroy(l);
+	}
+	free(buf);
+}
+END_TEST
+
+/* Reads element idx of l (LINDEX) and checks it against the model, and
+ * that the list stays as it was (a loan at most). */
+static void r_index(struct ap_list *l, const struct str_model *m)
+{
+	if (m->n == 0)
+		return;
+	size_t at = (size_t)rand() % m->n;
+	bool fwd = rand() % 2;
+	struct ap_list_iter it;
+	char b[AP_LP_INTBUF_SIZE];
+	size_t len;
+	ap_list_iter_init(&it, l, (long long)at, fwd); /* flushes */
+	size_t z = l->zcount;
+	ap_list_iter_init(&it, l, (long long)at, fwd);
+	const char *s = ap_list_iter_get(&it, &len, b);
+	ck_assert_uint_eq(len, m->len[at]);
+	ck_assert(memcmp(s, m->s[at], len) == 0);
+	ck_assert_uint_eq(l->zcount, z);
+}
+
+START_TEST(test_random_compressed)
+{
+	/* Depths 1..3 for a few fills; from op 1000 on, the depth changes
+	 * every 300 operations (as CONFIG SET would, through ref_open). */
+	static const int fills[] = {-2, 4, 1, -1};
+	char *buf = malloc(16384);
+	srand(2024);
+	for (int depth = 1; depth <= 3; depth++) {
+		for (size_t f = 0; f < AP_ARRAY_LEN(fills); f++) {
+			struct str_model m = {0};
+			struct ap_list *l =
+				ap_list_create(ap_list_opts(fills[f], depth));
+			ck_assert_int_eq(l->depth, depth);
+			bool changed = false;
+			size_t zmax = 0, nmax = 0;
+			for (int i = 0; i < 2500; i++) {
+				if (i >= 1000 && i % 300 == 0) {
+					struct ap_list_ref ref;
+					int d = rand() % 4;
+					ap_list_ref_open(
+						&ref, l, AP_ENC_QUICKLIST,
+						ap_list_opts(fills[f], d));
+					ck_assert_ptr_eq(ref.l, l);
+					ck_assert_int_eq(l->depth, d);
+					changed = true;
+				}
+				/* Growth phases (pushes at random ends) so
+				 * that lists get long enough to compress. */
+				for (int k = (i / 400) % 3 == 2 ? 0
+								: rand() % 12;
+				     k > 0; k--) {
+					size_t len = r_elem(buf);
+					bool head = rand() % 2;
+					ap_list_push(l,
+						     head ? AP_LIST_HEAD
+							  : AP_LIST_TAIL,
+						     buf, len);
+					str_model_insert(&m, head ? 0 : m.n,
+							 buf, len);
+				}
+				r_op(l, &m, buf);
+				if (rand() % 4 == 0)
+					r_index(l, &m);
+				zmax = AP_MAX(zmax, l->zcount);
+				nmax = AP_MAX(nmax, l->nodes);
+				if (i % 100 == 0) {
+					m_check(&m, l, true);
+					if (!changed)
+						check_raw_ends(l);
+				}
+			}
+			ck_assert_uint_gt(zmax, 2);
+			ck_assert_uint_gt(nmax, 20);
+			m_check(&m, l, true);
+			struct ap_list *d = ap_list_dup(l);
+			m_check(&m, d, true);
+			ck_assert_uint_eq(d->zcount, count_compressed(l));
+			ap_list_destroy(d);
+			str_model_delete(&m, 0, m.n);
+			free(m.s);
+			free(m.len);
+			ap_list_destroy(l);
+		}
 	}
 	free(buf);
 }
@@ -648,6 +824,307 @@ START_TEST(test_random_refs)
 }
 END_TEST
 
+/* --- compression ---------------------------------------------------- */
+
+START_TEST(test_opts)
+{
+	struct ap_list *l;
+	ck_assert_int_eq(ap_list_opts(-2, 0), -2);
+	ck_assert_int_eq(ap_list_opts(128, -4), 128);
+	ck_assert_int_eq(ap_list_opts(-100, 0), -5);
+	ck_assert_int_eq(ap_list_opts(INT_MIN, 0), -5);
+	ck_assert_int_eq(ap_list_opts(INT_MAX, 0), AP_LIST_FILL_MAX);
+	static const int fills[] = {-5, -2, -1, 0, 1, 2, 128, AP_LIST_FILL_MAX};
+	static const int depths[] = {0, 1,    2,
+				     3, 1000, AP_LIST_COMPRESS_DEPTH_MAX};
+	for (size_t i = 0; i < AP_ARRAY_LEN(fills); i++) {
+		for (size_t j = 0; j < AP_ARRAY_LEN(depths); j++) {
+			l = ap_list_create(ap_list_opts(fills[i], depths[j]));
+			ck_assert_int_eq(l->fill, fills[i]);
+			ck_assert_int_eq(l->depth, depths[j]);
+			ap_list_destroy(l);
+		}
+	}
+	/* The depth is clamped; a bare fill (not through ap_list_opts)
+	 * below the first depth means depth 0. */
+	l = ap_list_create(ap_list_opts(-2, INT_MAX));
+	ck_assert_int_eq(l->depth, AP_LIST_COMPRESS_DEPTH_MAX);
+	ap_list_destroy(l);
+	l = ap_list_create(65530);
+	ck_assert_int_eq(l->fill, 65530);
+	ck_assert_int_eq(l->depth, 0);
+	ap_list_destroy(l);
+	/* From a configuration. */
+	struct ap_config cfg;
+	ap_config_init(&cfg);
+	ck_assert_int_eq(ap_list_opts_of(&cfg), -2);
+	cfg.list_compress_depth = 2;
+	cfg.list_max_listpack_size = 7;
+	l = ap_list_create(ap_list_opts_of(&cfg));
+	ck_assert_int_eq(l->fill, 7);
+	ck_assert_int_eq(l->depth, 2);
+	ap_list_destroy(l);
+}
+END_TEST
+
+/* Element i of a compressible list: 20 bytes, as the memory benchmark. */
+static size_t zelem(char *buf, int i)
+{
+	return (size_t)sprintf(buf, "element-value-%06d", i);
+}
+
+/* A list of n zelem elements pushed at the tail with opts. */
+static struct ap_list *zlist(int opts, int n)
+{
+	char buf[32];
+	struct ap_list *l = ap_list_create(opts);
+	for (int i = 0; i < n; i++)
+		ap_list_push(l, AP_LIST_TAIL, buf, zelem(buf, i));
+	return l;
+}
+
+START_TEST(test_compress_ends)
+{
+	char buf[32], b[AP_LP_INTBUF_SIZE];
+	size_t len;
+	for (int depth = 1; depth <= 3; depth++) {
+		/* Built from the tail, then the head: the depth nodes at
+		 * each end are raw, every node between compressed. */
+		struct ap_list *l = zlist(ap_list_opts(-2, depth), 20000);
+		for (int i = 0; i < 3000; i++)
+			ap_list_push(l, AP_LIST_HEAD, "head", 4);
+		check_shape(l, true);
+		check_raw_ends(l);
+		check_interior(l);
+		ck_assert_uint_gt(l->nodes, 2 * (size_t)depth + 10);
+		ck_assert_uint_eq(l->zcount, l->nodes - 2 * (size_t)depth);
+		ck_assert_uint_eq(count_compressed(l), l->zcount);
+		/* Pops from both ends keep the ends raw. */
+		while (l->nodes > 2 * (size_t)depth + 1) {
+			ck_assert(ap_list_pop(l, AP_LIST_HEAD, NULL, NULL));
+			ck_assert(ap_list_pop(l, AP_LIST_TAIL, NULL, NULL));
+			check_raw_ends(l);
+		}
+		check_shape(l, true);
+		/* 2 * depth + 1 nodes: the middle one compressed. */
+		ck_assert_uint_le(l->zcount, 1);
+		while (l->nodes > 2 * (size_t)depth)
+			ck_assert(ap_list_pop(l, AP_LIST_TAIL, NULL, NULL));
+		ck_assert_uint_eq(l->zcount, 0);
+		check_shape(l, true);
+		ap_list_destroy(l);
+	}
+	/* Reading the middle (LINDEX) borrows the node: the same blob comes
+	 * back when the read is over, nothing is compressed again. */
+	struct ap_list *l = zlist(ap_list_opts(-2, 1), 10000);
+	struct ap_list_iter it;
+	ap_list_iter_init(&it, l, 5000, true);
+	struct ap_list_node *mid = it.node;
+	ck_assert_ptr_eq(l->loan, mid);
+	ck_assert(ap_list_iter_transient(&it));
+	const unsigned char *blob = l->loan_blob;
+	const char *s = ap_list_iter_get(&it, &len, b);
+	ck_assert_uint_eq(len, zelem(buf, 5000));
+	ck_assert(memcmp(s, buf, len) == 0);
+	size_t z = l->zcount;
+	ap_list_iter_done(&it); /* the command's end */
+	ck_assert_ptr_null(l->loan);
+	ck_assert(mid->compressed);
+	ck_assert_ptr_eq(mid->lp, blob);
+	ck_assert_uint_eq(l->zcount, z);
+	/* Without iter_done, the list's next iteration returns it. */
+	ap_list_iter_init(&it, l, 5001, true);
+	ck_assert_ptr_eq(l->loan, mid);
+	ap_list_iter_init(&it, l, 0, true); /* the head: raw, no loan */
+	ck_assert(!ap_list_iter_transient(&it));
+	ck_assert_ptr_null(l->loan);
+	ck_assert(mid->compressed);
+	ck_assert_ptr_eq(mid->lp, blob);
+	ck_assert_uint_eq(l->zcount, z);
+	/* A walk over everything ends with every loan returned. */
+	int i = 0;
+	for (; ap_list_iter_valid(&it); ap_list_iter_next(&it), i++) {
+		s = ap_list_iter_get(&it, &len, b);
+		ck_assert_uint_eq(len, zelem(buf, i));
+		ck_assert(memcmp(s, buf, len) == 0);
+	}
+	ck_assert_int_eq(i, 10000);
+	ck_assert_ptr_null(l->loan);
+	ck_assert_uint_eq(count_compressed(l), z);
+	/* LSET in the middle: the node is changed raw and compressed
+	 * again; LINSERT and LREM in the middle likewise. */
+	ap_list_iter_init(&it, l, 5000, true);
+	ap_list_iter_replace(&it, "changed", 7);
+	ck_assert(mid->compressed);
+	ck_assert_ptr_null(l->loan);
+	ap_list_iter_init(&it, l, 6000, false);
+	ap_list_iter_insert(&it, AP_LP_AFTER, "inserted", 8);
+	ap_list_iter_init(&it, l, 7000, true);
+	ap_list_iter_delete(&it);
+	ap_list_iter_delete(&it);
+	ck_assert_ptr_nonnull(l->pending);
+	ap_list_iter_init(&it, l, 0, true); /* settles the pending node */
+	ck_assert_ptr_null(l->pending);
+	check_shape(l, true);
+	check_raw_ends(l);
+	check_interior(l);
+	ap_list_iter_init(&it, l, 5000, true);
+	ck_assert(ap_list_iter_eq(&it, "changed", 7));
+	ap_list_iter_init(&it, l, 6001, true);
+	ck_assert(ap_list_iter_eq(&it, "inserted", 8));
+	ck_assert_uint_eq(ap_list_count(l), 9999);
+	ap_list_destroy(l);
+}
+END_TEST
+
+START_TEST(test_compress_sizes)
+{
+	/* fill 1: one element per node. A string of 37 bytes makes a
+	 * 48-byte listpack (8 header + 1 tag + 37 + 1 back-length + 1
+	 * end): compressed; 36 bytes (47) stays raw. */
+	char s[64];
+	memset(s, 'a', sizeof(s));
+	for (size_t len = 36; len <= 37; len++) {
+		struct ap_list *l = ap_list_create(ap_list_opts(1, 1));
+		for (int i = 0; i < 7; i++)
+			ap_list_push(l, AP_LIST_TAIL, s, len);
+		ck_assert_uint_eq(ap_lp_bytes(l->head->lp), len + 11);
+		check_shape(l, true);
+		ck_assert_uint_eq(l->zcount, len == 36 ? 0 : 5);
+		ck_assert(l->head->next->incompressible == (len == 36));
+		ap_list_destroy(l);
+	}
+	/* Incompressible data stays raw, whatever the depth. */
+	struct ap_list *l = ap_list_create(ap_list_opts(-2, 1));
+	unsigned int seed = 99;
+	for (int i = 0; i < 3000; i++) {
+		char r[30];
+		for (size_t k = 0; k < sizeof(r); k++)
+			r[k] = (char)(rand_r(&seed) & 0xff);
+		ap_list_push(l, AP_LIST_TAIL, r, sizeof(r));
+	}
+	ck_assert_uint_gt(l->nodes, 5);
+	ck_assert_uint_eq(l->zcount, 0);
+	ck_assert_uint_eq(count_compressed(l), 0);
+	check_shape(l, true);
+	ap_list_destroy(l);
+	/* A plain node (an element bigger than the node limit) of
+	 * repetitive bytes is compressed in the middle, and reads back. */
+	size_t big_len = 100000;
+	char *big = malloc(big_len + 1);
+	memset(big, 'P', big_len);
+	big[big_len] = '\0';
+	l = ap_list_create(ap_list_opts(-2, 1));
+	ap_list_push(l, AP_LIST_TAIL, "a", 1);
+	ap_list_push(l, AP_LIST_TAIL, big, big_len);
+	ap_list_push(l, AP_LIST_TAIL, "z", 1);
+	ck_assert(l->head->next->plain);
+	ck_assert(l->head->next->compressed);
+	ck_assert_uint_lt(ap_alloc_size(l->head->next->lp), 4096);
+	expect_list(l, (const char *[]){"a", big, "z"}, 3);
+	ap_list_destroy(l);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_compress_lazy)
+{
+	/* A list built without compression, then opened with depth 1 (a
+	 * CONFIG SET): nothing is compressed until the list changes, then
+	 * only what the change touches. */
+	struct ap_list *l = zlist(ap_list_opts(-2, 0), 20000);
+	size_t nodes = l->nodes;
+	ck_assert_uint_gt(nodes, 20);
+	struct ap_list_ref ref;
+	ap_list_ref_open(&ref, l, AP_ENC_QUICKLIST, ap_list_opts(-2, 1));
+	ck_assert_uint_eq(l->zcount, 0);
+	struct ap_list_iter it;
+	ap_list_iter_init(&it, l, 10000, true);
+	ap_list_iter_replace(&it, "x", 1); /* LSET in the middle */
+	ck_assert_uint_eq(l->zcount, 1);
+	/* A new head node moves the old head inside: compressed, and the
+	 * node inside the tail likewise. */
+	long long pushed = 0;
+	while (l->nodes == nodes) {
+		ap_list_push(l, AP_LIST_HEAD, "head-element-padding", 20);
+		pushed++;
+	}
+	ck_assert_uint_eq(l->zcount, 3);
+	ck_assert(l->head->next->compressed);
+	ck_assert(l->tail->prev->compressed);
+	check_shape(l, true);
+	/* Back to depth 0: what is compressed stays so until changed. */
+	ap_list_ref_open(&ref, l, AP_ENC_QUICKLIST, ap_list_opts(-2, 0));
+	ap_list_iter_init(&it, l, 10000 + pushed, true);
+	ck_assert(ap_list_iter_eq(&it, "x", 1));
+	ck_assert_uint_eq(l->zcount, 3);
+	ap_list_iter_replace(&it, "y", 1);
+	ck_assert_uint_eq(l->zcount, 2);
+	ck_assert_uint_eq(count_compressed(l), 2);
+	check_shape(l, true);
+	ap_list_destroy(l);
+
+	/* Three nodes of 4, the middle compressed; then (depth 0, size
+	 * fill) trimmed to that node alone, it closes into a bare
+	 * listpack. */
+	l = zlist(ap_list_opts(4, 1), 12);
+	ck_assert_uint_eq(l->nodes, 3);
+	ck_assert(l->head->next->compressed);
+	ap_list_ref_open(&ref, l, AP_ENC_QUICKLIST, ap_list_opts(-2, 0));
+	ap_list_delete_range(l, 0, 4);
+	ap_list_delete_range(l, -4, 4);
+	ck_assert_uint_eq(l->nodes, 1);
+	ck_assert(l->head->compressed);
+	enum ap_enc enc;
+	unsigned char *o = ap_list_ref_close(&ref, true, &enc);
+	ck_assert_int_eq(enc, AP_ENC_LISTPACK);
+	ck_assert_uint_eq(ap_lp_count(o), 4);
+	int i = 4;
+	for (unsigned char *p = ap_lp_first(o); p; p = ap_lp_next(o, p)) {
+		char buf[32];
+		size_t len = zelem(buf, i++);
+		ck_assert(ap_lp_eq(p, buf, len));
+	}
+	ap_lp_free(o);
+}
+END_TEST
+
+START_TEST(test_compress_mem)
+{
+	/* 200k 20-byte compressible elements: depth 1 takes well under
+	 * half the memory of depth 0, by the type's estimate and by the
+	 * allocator's count. */
+	int64_t m0 = ap_mem_thread_used();
+	struct ap_list *raw = zlist(ap_list_opts(-2, 0), 200000);
+	int64_t m1 = ap_mem_thread_used();
+	struct ap_list *z = zlist(ap_list_opts(-2, 1), 200000);
+	int64_t m2 = ap_mem_thread_used();
+	ck_assert_uint_eq(raw->zcount, 0);
+	ck_assert_uint_eq(z->zcount, z->nodes - 2);
+	ck_assert_uint_lt(ap_list_mem(z) * 2, ap_list_mem(raw));
+	ck_assert_int_lt((m2 - m1) * 2, m1 - m0);
+	/* The estimate is close to the allocator's count. */
+	ck_assert_uint_lt(ap_list_mem(z), (uint64_t)(m2 - m1) * 11 / 10);
+	ck_assert_uint_gt(ap_list_mem(z), (uint64_t)(m2 - m1) * 9 / 10);
+	/* dup keeps it compressed; free_some frees it in steps. */
+	struct ap_list *d = ap_list_dup(z);
+	ck_assert_uint_eq(d->zcount, z->zcount);
+	ck_assert_uint_eq(ap_list_mem(d), ap_list_mem(z));
+	int steps = 0;
+	while (!ap_list_free_some(d, 10000))
+		steps++;
+	ck_assert_int_ge(steps, 19);
+	ap_list_destroy(raw);
+	/* A borrowed node is counted with its blob; destroying the list
+	 * frees the loan too. */
+	struct ap_list_iter it;
+	ap_list_iter_init(&it, z, 100000, true);
+	ck_assert_ptr_nonnull(z->loan);
+	ck_assert_uint_ge(ap_list_mem(z), ap_alloc_size(z->loan_blob));
+	ap_list_destroy(z);
+}
+END_TEST
+
 static Suite *list_suite(void)
 {
 	Suite *s = suite_create("list");
@@ -665,9 +1142,19 @@ static Suite *list_suite(void)
 	tcase_add_test(tc, test_conversions);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("compression");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_opts);
+	tcase_add_test(tc, test_compress_ends);
+	tcase_add_test(tc, test_compress_sizes);
+	tcase_add_test(tc, test_compress_lazy);
+	tcase_add_test(tc, test_compress_mem);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("random");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_random_model);
+	tcase_add_test(tc, test_random_compressed);
 	tcase_add_test(tc, test_random_refs);
 	suite_add_tcase(s, tc);
 	return s;
