@@ -363,6 +363,9 @@ static const char *const loglevel_names[] = {"debug", "verbose", "notice",
 					     "warning", NULL};
 static const char *const appendfsync_names[] = {"always", "everysec", "no",
 						NULL};
+/* In the order of enum ap_snapshot_compression. */
+static const char *const snapshot_compression_names[] = {"no", "lz4", "zstd",
+							 NULL};
 
 /* clang-format off */
 #define FIELD(f)                                                             \
@@ -481,12 +484,21 @@ static const struct directive directives[] = {
 	D_STR("dbfilename", 0, dbfilename, "dump.rdb", dbfilename_check),
 	D_STR("appendfilename", 0, appendfilename, "appendonly.aof",
 	      appendfilename_check),
+	/* compressed base snapshots: lz4 by default, as Redis compresses
+	 * its RDB files by default */
+	D_ENUM("snapshot-compression", 0, snapshot_compression,
+	       snapshot_compression_names, AP_SNAPSHOT_COMPRESSION_LZ4),
+	D_INT("snapshot-compression-level", 0, snapshot_compression_level,
+	      AP_SNAPSHOT_ZSTD_LEVEL_MIN, AP_SNAPSHOT_ZSTD_LEVEL_MAX,
+	      AP_SNAPSHOT_ZSTD_LEVEL_DEFAULT),
 };
 /* clang-format on */
 
 _Static_assert(sizeof(enum ap_reactor_kind) == sizeof(int),
 	       "DT_ENUM fields are stored as int");
 _Static_assert(sizeof(enum ap_log_level) == sizeof(int),
+	       "DT_ENUM fields are stored as int");
+_Static_assert(sizeof(enum ap_snapshot_compression) == sizeof(int),
 	       "DT_ENUM fields are stored as int");
 
 /* Finds the directive named name[0..len) (case-insensitive), or NULL. */

@@ -27,6 +27,14 @@ enum ap_reactor_kind {
 	AP_REACTOR_EPOLL = 2,
 };
 
+/* snapshot-compression: how base snapshots are compressed (persist/
+ * zblock.c); the values are the codec ids written in the files. */
+enum ap_snapshot_compression {
+	AP_SNAPSHOT_COMPRESSION_NO = 0,
+	AP_SNAPSHOT_COMPRESSION_LZ4 = 1,
+	AP_SNAPSHOT_COMPRESSION_ZSTD = 2,
+};
+
 #define AP_CONFIG_STR_MAX 1024
 #define AP_BIND_MAX	  16
 /* Config files: bytes read from one file, nesting of `include`, and
@@ -100,6 +108,11 @@ struct ap_config {
 	char appendfsync[16];
 	char dbfilename[AP_CONFIG_STR_MAX];
 	char appendfilename[AP_CONFIG_STR_MAX];
+	/* base snapshots: "snapshot-compression no|lz4|zstd" and the zstd
+	 * level; read when a snapshot starts (loading never depends on
+	 * them: each block names its codec) */
+	enum ap_snapshot_compression snapshot_compression;
+	int snapshot_compression_level;
 	/* Where the config was loaded from (CONFIG REWRITE), "" if none. */
 	char config_file[AP_CONFIG_STR_MAX];
 };

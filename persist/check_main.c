@@ -7,10 +7,13 @@
  * transaction part structure; VALUE records are also decoded with
  * core/serial.c's validating decoder), prints the records per kind and how
  * the file ends: clean, a torn tail at offset N, or corruption at offset
- * N with the reason. --fix truncates a torn tail (what a server start does
- * with aof-load-truncated); --fix --salvage also truncates a corrupt file
- * at its first bad record, losing everything after it. A transaction part
- * is kept whole or not at all, so a cut can land before the bad record.
+ * N with the reason. Compressed blocks (base snapshots) are expanded and
+ * their records checked like the others; a bad block, or a bad record
+ * inside one, is corruption at the block's offset. --fix truncates a torn
+ * tail (what a server start does with aof-load-truncated); --fix
+ * --salvage also truncates a corrupt file at its first bad record (or
+ * block), losing everything after it. A transaction part is kept whole or
+ * not at all, so a cut can land before the bad record.
  *
  * Exit status: 0 when every file is clean (or was repaired), 1 when a
  * problem remains, 2 for a usage or I/O error.
@@ -45,10 +48,13 @@ struct opts {
 /* The outcome of walking one file. */
 struct walk {
 	struct ap_persist_iter it;
+	struct ap_persist_zread z;		  /* blocks: deinit after use */
+	uint64_t counts[AP_PERSIST_KIND_MAX + 1]; /* good records per kind */
 	enum ap_persist_status status;
 	uint64_t end_off;  /* where the problem is */
 	uint64_t keep_len; /* bytes a repair keeps */
 	const char *why;
+	char why_buf[256];
 };
 
 /* Prints the usage line to f. */
@@ -79,8 +85,26 @@ static const char *value_check(const struct ap_persist_rec *r,
 	return NULL;
 }
 
-/* Walks the len bytes at p: records, then how they end. A VALUE whose
- * bytes fail to decode ends the walk as corruption at that record. */
+/* A VALUE record r whose bytes do not decode (why): the walk ends as
+ * corruption there (at its block, for one inside a block; before its
+ * part, for one in a transaction part). */
+static void walk_bad_value(struct walk *w, const struct ap_persist_rec *r,
+			   const char *why)
+{
+	ap_persist_iter_reject(&w->it, r->off, r->txid, why);
+	if (r->in_block) {
+		w->z.counts[r->kind]--;
+		snprintf(w->why_buf, sizeof(w->why_buf),
+			 "compressed block: bad value at byte %" PRIu32
+			 " of it: %s",
+			 r->block_pos, why);
+		w->it.why = w->why_buf;
+	}
+}
+
+/* Walks the len bytes at p: records (compressed blocks expanded), then
+ * how they end. A VALUE whose bytes fail to decode ends the walk as
+ * corruption at that record. w->z is initialized here. */
 static void walk_file(const unsigned char *p, size_t len, struct walk *w)
 {
 	struct ap_persist_rec r;
@@ -89,21 +113,19 @@ static void walk_file(const unsigned char *p, size_t len, struct walk *w)
 
 	ap_config_init(&cfg);
 	ap_serial_limits_of(&cfg, &lim);
+	ap_persist_zread_init(&w->z);
 	ap_persist_iter_init_buf(&w->it, p, len);
-	while (ap_persist_iter_next(&w->it, &r)) {
+	while (ap_persist_zread_next(&w->z, &w->it, &r)) {
 		const char *why;
 
-		if (r.kind != AP_PERSIST_VALUE)
-			continue;
-		why = value_check(&r, &lim);
-		if (why == NULL)
-			continue;
-		w->it.counts[r.kind]--;
-		w->status = AP_PERSIST_CORRUPT;
-		w->end_off = r.off;
-		w->keep_len = r.txid != 0 ? w->it.part_off : r.off;
-		w->why = why;
-		return;
+		if (r.kind == AP_PERSIST_VALUE) {
+			why = value_check(&r, &lim);
+			if (why != NULL) {
+				walk_bad_value(w, &r, why); /* ends the walk */
+				continue;
+			}
+		}
+		w->counts[r.kind]++;
 	}
 	w->status = w->it.status;
 	w->end_off = w->it.end_off;
@@ -114,15 +136,21 @@ static void walk_file(const unsigned char *p, size_t len, struct walk *w)
 /* Prints the records per kind. */
 static void print_counts(const char *path, const struct walk *w, uint64_t size)
 {
-	const uint64_t *c = w->it.counts;
-	uint64_t total = 0;
+	const uint64_t *c = w->counts;
+	uint64_t total = 0, inner = 0;
 
-	for (unsigned k = 1; k <= AP_PERSIST_KIND_MAX; k++)
+	for (unsigned k = 1; k <= AP_PERSIST_KIND_MAX; k++) {
 		total += c[k];
+		inner += w->z.counts[k];
+	}
 	printf("%s: %" PRIu64 " records (CMD %" PRIu64 ", VALUE %" PRIu64
 	       ", DEL %" PRIu64 ", TXN %" PRIu64 ") in %" PRIu64 " bytes\n",
 	       path, total, c[AP_PERSIST_CMD], c[AP_PERSIST_VALUE],
 	       c[AP_PERSIST_DEL], c[AP_PERSIST_TXN], size);
+	if (w->z.blocks > 0)
+		printf("%s: %" PRIu64 " records in %" PRIu64
+		       " compressed blocks of %" PRIu64 " bytes\n",
+		       path, inner, w->z.blocks, w->z.raw_bytes);
 }
 
 /* Prints how the file ends. */
@@ -233,6 +261,7 @@ static int check_file(const char *path, const struct opts *o)
 	walk_file(p, size, &w);
 	print_counts(path, &w, size);
 	print_end(path, &w);
+	ap_persist_zread_deinit(&w.z);
 	if (p != NULL)
 		munmap((void *)p, size);
 	rc = act(path, fd, size, &w, o);

@@ -5,10 +5,13 @@
  *
  * Both phases read a file through struct reader: pread in pieces of
  * AP_PERSIST_LOAD_READ_SIZE into one buffer, fed to the validating
- * iterator of log.c. The part of a record a piece cut short moves to the
- * front of the buffer and the rest is read after it; a record bigger than
- * a piece grows the buffer to its size, which shrinks back afterwards. So
- * a load holds one piece per thread, never a whole file.
+ * iterator of log.c, whose compressed blocks zblock.c expands. The part
+ * of a record a piece cut short moves to the front of the buffer and the
+ * rest is read after it; a record bigger than a piece grows the buffer to
+ * its size, which shrinks back afterwards, but only once its checksum,
+ * computed over pieces, matched: a corrupt length field (up to 4 GiB)
+ * costs reading the file, never a buffer of that size. So a load holds
+ * one piece (and one block) per thread, never a whole file.
  *
  * Phase 1 (one thread) leaves every file clean: a torn tail is truncated
  * (or refused) there, so phase 2 (every shard at once) finds the files
@@ -72,16 +75,18 @@ static bool file_path(char *buf, const char *dir,
 
 /* --- reading a file in pieces --------------------------------------------- */
 
-/* A file being walked: the iterator, and the buffer holding the file's
- * bytes [buf_off, have_off). */
+/* A file being walked: the iterator, the block reader, and the buffer
+ * holding the file's bytes [buf_off, have_off). */
 struct reader {
 	int fd;
 	uint64_t len; /* the bytes walked: the file's, or the plan's */
 	unsigned char *buf;
 	size_t cap;
+	size_t cap_max; /* the biggest buffer held */
 	uint64_t buf_off;
 	uint64_t have_off;
 	struct ap_persist_iter it;
+	struct ap_persist_zread z;
 };
 
 /* Starts walking the first len bytes of the open file fd (owned by the
@@ -92,9 +97,11 @@ static void reader_init(struct reader *rd, int fd, uint64_t len)
 	rd->len = len;
 	rd->buf = NULL;
 	rd->cap = 0;
+	rd->cap_max = 0;
 	rd->buf_off = 0;
 	rd->have_off = 0;
 	ap_persist_iter_init(&rd->it, len);
+	ap_persist_zread_init(&rd->z);
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 }
 
@@ -107,6 +114,7 @@ static void reader_deinit(struct reader *rd)
 	ap_free(rd->buf);
 	rd->buf = NULL;
 	rd->cap = 0;
+	ap_persist_zread_deinit(&rd->z);
 }
 
 /* Reads exactly len bytes at file offset off into p. Returns 0, -EIO when
@@ -141,11 +149,53 @@ static void reader_size_buf(struct reader *rd, size_t want)
 	cap = AP_MAX(cap, (size_t)1);
 	rd->buf = ap_realloc(rd->buf, cap);
 	rd->cap = cap;
+	rd->cap_max = AP_MAX(rd->cap_max, cap);
+}
+
+/*
+ * The iterator waits for a record bigger than a piece (its header is in
+ * the buffer): checks the record's checksum over its payload read in
+ * pieces into a buffer of at most a piece, before anything of the
+ * record's length is allocated. Sets *good; the bytes the buffer held
+ * from the record on are dropped (the fill reads them again). Returns 0
+ * or a read's -errno. O(record) reads, from the page cache the second
+ * time.
+ */
+static int reader_check_big(struct reader *rd, bool *good)
+{
+	size_t piece = AP_PERSIST_LOAD_READ_SIZE;
+	uint64_t from = rd->it.end_off;
+	uint32_t len, crc, got = 0;
+	uint64_t at, end;
+	const unsigned char *h;
+
+	AP_ASSERT(from >= rd->buf_off &&
+		  from + AP_PERSIST_HEADER_SIZE <= rd->have_off);
+	h = rd->buf + (from - rd->buf_off);
+	memcpy(&len, h, 4);
+	memcpy(&crc, h + 4, 4);
+	AP_ASSERT(AP_PERSIST_HEADER_SIZE + (uint64_t)len == rd->it.want);
+	rd->buf_off = rd->have_off = from;
+	reader_size_buf(rd, piece);
+	end = from + AP_PERSIST_HEADER_SIZE + len;
+	for (at = from + AP_PERSIST_HEADER_SIZE; at < end;) {
+		size_t n = (size_t)AP_MIN((uint64_t)piece, end - at);
+		int rc = pread_all(rd->fd, rd->buf, n, at);
+
+		if (rc != 0)
+			return rc;
+		got = ap_persist_crc32c(got, rd->buf, n);
+		at += n;
+	}
+	*good = got == crc;
+	return 0;
 }
 
 /* The iterator paused for more bytes: moves the unread tail of the last
  * piece to the front of the buffer, reads the rest of the next piece (at
- * least what the iterator wants) after it and feeds the lot. */
+ * least what the iterator wants) after it and feeds the lot. A record
+ * bigger than a piece is read whole only once its checksum matched;
+ * otherwise the iterator is told, and ends as for any bad checksum. */
 static int reader_fill(struct reader *rd)
 {
 	struct ap_persist_iter *it = &rd->it;
@@ -155,6 +205,18 @@ static int reader_fill(struct reader *rd)
 		it->want, AP_MIN((uint64_t)AP_PERSIST_LOAD_READ_SIZE, left));
 	size_t kept;
 	int rc;
+
+	if (it->want > AP_PERSIST_LOAD_READ_SIZE) {
+		bool good = false;
+
+		rc = reader_check_big(rd, &good);
+		if (rc != 0)
+			return rc;
+		if (!good) {
+			ap_persist_iter_bad_checksum(it);
+			return 0;
+		}
+	}
 
 	AP_ASSERT(want <= left && want <= SIZE_MAX);
 	AP_ASSERT(from >= rd->buf_off && from <= rd->have_off);
@@ -173,14 +235,15 @@ static int reader_fill(struct reader *rd)
 	return 0;
 }
 
-/* The next record into *r: returns 1, or 0 at the end (rd->it.status says
- * how the file ended), or a read's -errno. */
+/* The next record into *r (compressed blocks expanded): returns 1, or 0
+ * at the end (rd->it.status says how the file ended), or a read's
+ * -errno. */
 static int reader_next(struct reader *rd, struct ap_persist_rec *r)
 {
 	for (;;) {
 		int rc;
 
-		if (ap_persist_iter_next(&rd->it, r))
+		if (ap_persist_zread_next(&rd->z, &rd->it, r))
 			return 1;
 		if (rd->it.status != AP_PERSIST_NEED_MORE)
 			return 0;
@@ -244,6 +307,12 @@ static int plan_rec(struct builder *b, const struct ap_persist_mfile *f,
 	const char *why = NULL;
 
 	b->p->max_txid = AP_MAX(b->p->max_txid, r->txid);
+	if (f->kind == AP_PERSIST_FILE_INCR && r->in_block)
+		return fail(b->err, b->err_size, -EBADMSG,
+			    "%s: a compressed block at offset %" PRIu64
+			    " in a log, where records are never compressed; "
+			    "run apiary-check %s",
+			    b->path, r->off, b->path);
 	if (f->kind == AP_PERSIST_FILE_BASE && r->kind != AP_PERSIST_VALUE)
 		return fail(b->err, b->err_size, -EBADMSG,
 			    "%s: a %s record at offset %" PRIu64
@@ -366,6 +435,7 @@ static int plan_file(struct builder *b, size_t idx)
 		if (rc != 0)
 			break;
 	}
+	b->p->read_buf_max = AP_MAX(b->p->read_buf_max, (uint64_t)rd.cap_max);
 	reader_deinit(&rd);
 	return rc;
 }
@@ -451,8 +521,12 @@ int ap_persist_plan_build(struct ap_persist_plan *p, const char *dir,
 		return rc;
 	p->have_manifest = true;
 	rc = plan_walk(&b);
-	if (rc != 0)
+	if (rc != 0) {
+		uint64_t buf_max = p->read_buf_max;
+
 		ap_persist_plan_deinit(p);
+		p->read_buf_max = buf_max; /* what the failed walk cost */
+	}
 	return rc;
 }
 
@@ -675,26 +749,43 @@ static void apply_cmd(struct loader *l, const struct ap_persist_rec *r)
 	ap_obuf_consume(&l->out, l->out.len);
 }
 
+/* Where record r is, for a message: "offset N", and for a record from
+ * a compressed block the block's offset and the record's place in it. */
+static const char *rec_where(const struct ap_persist_rec *r, char *buf,
+			     size_t size)
+{
+	if (r->in_block)
+		snprintf(buf, size,
+			 "offset %" PRIu64 " (byte %" PRIu32
+			 " of the compressed block there)",
+			 r->off, r->block_pos);
+	else
+		snprintf(buf, size, "offset %" PRIu64, r->off);
+	return buf;
+}
+
 /* VALUE: decodes and stores the value, replacing the key. */
 static int apply_value(struct loader *l, const struct ap_persist_rec *r)
 {
 	struct ap_serial_value v;
 	const char *why = NULL;
 	size_t used = 0;
+	char where[96];
 
 	if (ap_serial_decode(r->value, r->value_len, &l->lim, &v, &used,
 			     &why) != 0)
 		return fail(l->err, l->err_size, -EBADMSG,
-			    "%s: the value at offset %" PRIu64
-			    " does not decode (%s); run apiary-check %s",
-			    l->path, r->off, why != NULL ? why : "bad value",
-			    l->path);
+			    "%s: the value at %s does not decode (%s); run "
+			    "apiary-check %s",
+			    l->path, rec_where(r, where, sizeof(where)),
+			    why != NULL ? why : "bad value", l->path);
 	if (used != r->value_len) {
 		ap_serial_value_free(&v);
 		return fail(l->err, l->err_size, -EBADMSG,
-			    "%s: bytes left over after the value at offset "
-			    "%" PRIu64 "; run apiary-check %s",
-			    l->path, r->off, l->path);
+			    "%s: bytes left over after the value at %s; run "
+			    "apiary-check %s",
+			    l->path, rec_where(r, where, sizeof(where)),
+			    l->path);
 	}
 	(void)ap_serial_value_store(ap_keyspace_db(l->ks, r->db), r->key,
 				    r->klen, &v, r->expire_ms);
@@ -809,6 +900,7 @@ static int load_file(struct loader *l, const struct ap_persist_mfile *f,
 		       "persist: %s: %" PRIu64 " commands not replayed in all",
 		       l->path, l->file_errors);
 	l->st->bytes += len;
+	l->st->blocks += rd.z.blocks;
 	reader_deinit(&rd);
 	return rc;
 }

@@ -51,6 +51,23 @@ const char *ap_persist_kind_name(unsigned kind)
 		return "DEL";
 	case AP_PERSIST_TXN:
 		return "TXN";
+	case AP_PERSIST_ZBLOCK:
+		return "ZBLOCK";
+	default:
+		return "?";
+	}
+}
+
+/* The name of a codec. */
+const char *ap_persist_codec_name(unsigned codec)
+{
+	switch (codec) {
+	case AP_PERSIST_CODEC_NONE:
+		return "none";
+	case AP_PERSIST_CODEC_LZ4:
+		return "lz4";
+	case AP_PERSIST_CODEC_ZSTD:
+		return "zstd";
 	default:
 		return "?";
 	}
@@ -530,6 +547,40 @@ static bool parse_txn(struct rd *r, struct ap_persist_rec *rec)
 	return rd_u32(r, &rec->part_count);
 }
 
+/* ZBLOCK: codec, raw length, compressed bytes (the rest). The raw length
+ * is bounded here, before any reader allocates for it; the compressed
+ * bytes are fewer than the raw ones, as a writer only writes a block that
+ * shrinks. */
+static bool parse_zblock(struct rd *r, struct ap_persist_rec *rec)
+{
+	uint8_t codec;
+	uint64_t raw;
+
+	if (rec->txid != 0)
+		return rd_fail(r, "compressed block with a txid");
+	if (!rd_u8(r, &codec))
+		return false;
+	if (codec == AP_PERSIST_CODEC_NONE || codec > AP_PERSIST_CODEC_MAX)
+		return rd_fail(r, "unknown compression codec");
+	if (!rd_bounded(
+		    r, AP_PERSIST_ZBLOCK_RAW_MAX,
+		    "compressed block longer than AP_PERSIST_ZBLOCK_RAW_MAX",
+		    &raw))
+		return false;
+	if (raw == 0)
+		return rd_fail(r, "empty compressed block");
+	if (r->left == 0 || r->left >= raw)
+		return rd_fail(r, "compressed block not smaller than its "
+				  "raw bytes");
+	rec->codec = codec;
+	rec->raw_len = (uint32_t)raw;
+	rec->zbytes = r->p;
+	rec->zlen = r->left;
+	r->p += r->left;
+	r->left = 0;
+	return true;
+}
+
 /* Decodes a payload (whose CRC matched) into rec. Returns NULL or the
  * reason it is bad. */
 static const char *parse_payload(const unsigned char *p, size_t len,
@@ -555,6 +606,9 @@ static const char *parse_payload(const unsigned char *p, size_t len,
 		break;
 	case AP_PERSIST_TXN:
 		ok = parse_txn(&r, rec);
+		break;
+	case AP_PERSIST_ZBLOCK:
+		ok = parse_zblock(&r, rec);
 		break;
 	default:
 		return "unknown record kind";
@@ -670,6 +724,37 @@ static bool iter_end(struct ap_persist_iter *it, enum ap_persist_status st,
 		it->cut_txid = it->part_txid;
 	}
 	return false;
+}
+
+/* A record returned before is bad after all: corruption at off. A
+ * record of a part (txid != 0, the last part read) cuts the part whole,
+ * even when it was the part's last record. */
+void ap_persist_iter_reject(struct ap_persist_iter *it, uint64_t off,
+			    uint64_t txid, const char *why)
+{
+	AP_ASSERT(off <= it->file_len);
+	(void)iter_end(it, AP_PERSIST_CORRUPT, off, why);
+	if (txid != 0 && txid == it->part_txid && it->part_off < off) {
+		it->keep_len = it->part_off;
+		it->cut_txid = txid;
+	}
+}
+
+/* The record next() waits for failed its checksum, checked in pieces by
+ * the caller: the verdict iter_frame gives a whole record. */
+void ap_persist_iter_bad_checksum(struct ap_persist_iter *it)
+{
+	uint64_t off = it->end_off;
+
+	AP_ASSERT(it->status == AP_PERSIST_NEED_MORE);
+	AP_ASSERT(it->want > AP_PERSIST_HEADER_SIZE &&
+		  it->want <= it->file_len - off);
+	if (off + it->want == it->file_len)
+		(void)iter_end(it, AP_PERSIST_TORN, off,
+			       "checksum mismatch in the last record");
+	else
+		(void)iter_end(it, AP_PERSIST_CORRUPT, off,
+			       "checksum mismatch");
 }
 
 /* Pauses for more bytes: want bytes from file offset off. */

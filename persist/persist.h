@@ -293,12 +293,12 @@ bool ap_persist_iter_next(struct ap_persist_iter *it, struct ap_persist_rec *r);
 /* A static name of a status ("clean", "torn", ...). */
 const char *ap_persist_status_name(enum ap_persist_status s);
 /* Ends the read as CORRUPT at file offset off, where a record next()
- * returned turned out bad on a closer look (a value that does not decode,
- * a block that does not expand): end_off = off, keep_len as for any bad
- * record (the TXN record of a part still open, else off). why must
+ * returned (with txid) turned out bad on a closer look (a value that does
+ * not decode, a block that does not expand): end_off = off, keep_len as
+ * for any bad record (the TXN record of its part, else off). why must
  * outlive the iterator's use. */
 void ap_persist_iter_reject(struct ap_persist_iter *it, uint64_t off,
-			    const char *why);
+			    uint64_t txid, const char *why);
 /* While next() waits for a whole record (NEED_MORE; it->want bytes from
  * it->end_off), the caller checked that record's checksum in pieces
  * itself (so as not to allocate a buffer of its length before knowing
@@ -314,9 +314,9 @@ void ap_persist_iter_bad_checksum(struct ap_persist_iter *it);
  * VALUE records) into ZBLOCK records in another encoder. Records are
  * taken whole, in order, up to AP_PERSIST_ZBLOCK_SIZE raw bytes a block
  * (a record alone bigger than that is a block of its own, or plain
- * beyond AP_PERSIST_ZBLOCK_RAW_MAX); a block that does not shrink is
- * copied plain, so a file is never bigger than uncompressed by more than
- * nothing. The compressor's state is allocated on first use and kept
+ * beyond AP_PERSIST_ZBLOCK_RAW_MAX); a block that does not shrink by
+ * 1/32 at least is copied plain, so a file is never bigger than without
+ * compression. The compressor's state is allocated on first use and kept
  * until deinit. One thread.
  */
 struct ap_persist_zenc {
@@ -327,26 +327,35 @@ struct ap_persist_zenc {
 	uint64_t raw_bytes;	     /* records packed */
 	uint64_t blocks;	     /* ZBLOCK records written */
 	uint64_t plain_bytes;	     /* records copied plain */
+	/* Bytes at the front of the source encoder already packed: they
+	 * leave it lazily, once they are at least as many as the bytes
+	 * that stay (so moving what stays costs O(1) per byte packed). */
+	size_t src_off;
 };
 
 /* A writer for codec; level (zstd) within AP_SNAPSHOT_ZSTD_LEVEL_MIN..
  * _MAX. Allocates nothing. */
-void ap_persist_zenc_init(struct ap_persist_zenc *z, enum ap_persist_codec codec,
-			  int level);
+void ap_persist_zenc_init(struct ap_persist_zenc *z,
+			  enum ap_persist_codec codec, int level);
 /* Frees the compressor's state; z may be initialized again. */
 void ap_persist_zenc_deinit(struct ap_persist_zenc *z);
 /*
  * Moves whole records from the front of src (no part open there) to the
- * end of out, as blocks, until src is empty or at least budget raw bytes
- * moved. Without flush, a last block that is not full (its records reach
- * the end of src with room left) stays in src for more records to join;
- * with flush it goes too. What stays moves to the front of src. Returns
- * the raw bytes moved. O(bytes moved + bytes staying).
+ * end of out, as blocks, until src has nothing left to pack or at least
+ * budget raw bytes moved. z remembers how much of src it packed: one z
+ * packs one src, to which the caller only appends between calls.
+ * Without flush, a last block that is not full (its records reach the
+ * end of src with room left) stays for more records to join; with flush
+ * it goes too. Returns the raw bytes moved; src's bytes not packed yet
+ * are then ap_persist_zenc_pending's. O(bytes moved), amortized.
  */
 size_t ap_persist_zenc_pack(struct ap_persist_zenc *z,
 			    struct ap_persist_enc *src,
 			    struct ap_persist_enc *out, size_t budget,
 			    bool flush);
+/* Bytes of src not packed yet (its records waiting for a pack). */
+size_t ap_persist_zenc_pending(const struct ap_persist_zenc *z,
+			       const struct ap_persist_enc *src);
 
 /*
  * The block reader: walks a file's records as its iterator returns them,
@@ -380,7 +389,8 @@ void ap_persist_zread_deinit(struct ap_persist_zread *z);
  * or false with it->status saying why, as ap_persist_iter_next (feed it
  * and call again on NEED_MORE). */
 bool ap_persist_zread_next(struct ap_persist_zread *z,
-			   struct ap_persist_iter *it, struct ap_persist_rec *r);
+			   struct ap_persist_iter *it,
+			   struct ap_persist_rec *r);
 
 /* --- multi-shard transactions --------------------------------------------- */
 
@@ -578,7 +588,8 @@ struct ap_persist_plan {
 	uint64_t bytes;		  /* sum of file_len */
 	uint64_t truncated_bytes; /* dropped from torn tails */
 	unsigned truncated_files;
-	uint64_t read_buf_max; /* the biggest read buffer phase 1 held */
+	/* The biggest read buffer phase 1 held; set on failure too. */
+	uint64_t read_buf_max;
 };
 
 /*
@@ -589,7 +600,7 @@ struct ap_persist_plan {
  * does not parse, corruption, a torn tail refused, transactions that
  * contradict each other), -ENOENT for a file the manifest names that is
  * missing, or a failing syscall's -errno. *p is deinit-able in every
- * case (and empty on failure).
+ * case (and empty on failure but for read_buf_max).
  */
 AP_MUST_CHECK int ap_persist_plan_build(struct ap_persist_plan *p,
 					const char *dir, bool allow_truncate,

@@ -18,7 +18,10 @@
  *      releases the locks; the shards serve again.
  *   4. Each shard walks its keyspace a budget of entries per tick and
  *      writes the records through its ring; at the end it fsyncs the base
- *      and tells the home.
+ *      and tells the home. With snapshot-compression (lz4 or zstd, read
+ *      when the snapshot starts) the walk's records are packed into
+ *      compressed blocks (persist/zblock.c) a bounded amount per tick
+ *      before they are written.
  *   5. When every shard is done the home writes the manifest naming only
  *      the new bases and logs, and removes the old files. If a shard
  *      failed, the manifest of step 3 stays (a longer log, nothing lost)
@@ -44,6 +47,12 @@
 #define WALK_BUDGET  2048
 #define WRITE_AT     (1u << 20)
 #define BUFFER_LIMIT (16u << 20)
+/* Compressing: raw record bytes packed into blocks per tick (about a
+ * millisecond of lz4 or zstd -1; higher zstd levels cost more), and the
+ * raw bytes not packed yet beyond which the walk waits for the
+ * compressor. */
+#define PACK_BUDGET (512u << 10)
+#define RAW_LIMIT   (2u << 20)
 
 struct rw_slot {
 	uint64_t seq;	   /* the new base's and new log's sequence */
@@ -134,7 +143,35 @@ static void snap_submit(struct ap_shard *s, bool sync)
 
 static void snap_report(struct ap_shard *s);
 
-/* Moves the snapshot on: writes what is buffered, fsyncs at the end. */
+/* Whether this snapshot compresses (snapshot-compression at its start). */
+static bool snap_compresses(const struct ap_psnap *p)
+{
+	return p->z.codec != AP_PERSIST_CODEC_NONE;
+}
+
+/* Records ready to be written: the packed blocks when compressing, else
+ * the walk's records themselves. */
+static struct ap_persist_enc *snap_ready(struct ap_psnap *p)
+{
+	return snap_compresses(p) ? &p->zout : &p->enc;
+}
+
+/* Packs up to PACK_BUDGET raw bytes of the walk's records into blocks;
+ * once the walk is over, the last partial block too. */
+static void snap_pack(struct ap_shard *s)
+{
+	struct ap_psnap *p = &s->psnap;
+	if (!p->rw || !snap_compresses(p) ||
+	    ap_persist_zenc_pending(&p->z, &p->enc) == 0)
+		return;
+	bool walked = !ap_keyspace_snap_active(s->ks);
+	(void)ap_persist_zenc_pack(&p->z, &p->enc, &p->zout, PACK_BUDGET,
+				   walked);
+}
+
+/* Moves the snapshot on: writes what is ready (packing the rest first
+ * once the walk is over), fsyncs at the end, then reports. One write in
+ * flight at a time; its completion calls this again. */
 static void snap_pump(struct ap_shard *s)
 {
 	struct ap_psnap *p = &s->psnap;
@@ -145,14 +182,18 @@ static void snap_pump(struct ap_shard *s)
 		return;
 	}
 	bool walked = !ap_keyspace_snap_active(s->ks);
-	if (p->enc.b.len >= WRITE_AT || (walked && p->enc.b.len > 0)) {
+	struct ap_persist_enc *ready = snap_ready(p);
+	if (walked && ready->b.len == 0)
+		snap_pack(s); /* what the ticks left unpacked */
+	if (ready->b.len >= WRITE_AT || (walked && ready->b.len > 0)) {
 		struct ap_persist_enc t = p->out;
-		p->out = p->enc;
-		p->enc = t;
+		p->out = *ready;
+		*ready = t;
 		p->out_done = 0;
 		snap_submit(s, false);
 		return;
 	}
+	AP_ASSERT(!walked || ap_persist_zenc_pending(&p->z, &p->enc) == 0);
 	if (walked && !p->synced) {
 		snap_submit(s, true); /* len 0: the fsync alone */
 		return;
@@ -161,11 +202,25 @@ static void snap_pump(struct ap_shard *s)
 		snap_report(s);
 }
 
+/* Whether the walk may go on: the records waiting for the disk (and,
+ * compressing, for the compressor) are within their bounds. */
+static bool snap_room(struct ap_psnap *p)
+{
+	if (!snap_compresses(p))
+		return p->enc.b.len < BUFFER_LIMIT;
+	return ap_persist_zenc_pending(&p->z, &p->enc) < RAW_LIMIT &&
+	       p->zout.b.len < BUFFER_LIMIT;
+}
+
+/* Per loop tick while a snapshot runs: walks a budget of entries (unless
+ * the disk or the compressor is behind), packs a budget into blocks, and
+ * writes. */
 void ap_psnap_tick(struct ap_shard *s)
 {
 	struct ap_psnap *p = &s->psnap;
-	if (ap_keyspace_snap_active(s->ks) && p->enc.b.len < BUFFER_LIMIT)
+	if (ap_keyspace_snap_active(s->ks) && snap_room(p))
 		(void)ap_keyspace_snap_step(s->ks, WALK_BUDGET);
+	snap_pack(s);
 	snap_pump(s);
 }
 
@@ -181,7 +236,19 @@ static void snap_close(struct ap_shard *s, bool remove)
 	}
 	ap_persist_enc_clear(&p->enc);
 	ap_persist_enc_clear(&p->out);
+	ap_persist_enc_clear(&p->zout);
 	p->out_done = 0;
+	if (snap_compresses(p))
+		ap_log(AP_LOG_VERBOSE,
+		       "shard %d: snapshot records of %llu bytes written as "
+		       "%llu blocks (%s) and %llu bytes plain, %llu bytes in "
+		       "all",
+		       s->id, (unsigned long long)p->z.raw_bytes,
+		       (unsigned long long)p->z.blocks,
+		       ap_persist_codec_name(p->z.codec),
+		       (unsigned long long)p->z.plain_bytes,
+		       (unsigned long long)p->off);
+	ap_persist_zenc_deinit(&p->z); /* codec none until the next cut */
 }
 
 static void snap_fail(struct ap_shard *s, int err)
@@ -249,6 +316,9 @@ static int cut_make(struct ap_shard *s, struct ap_rewrite *rw)
 	p->off = 0;
 	p->synced = false;
 	p->rw = rw;
+	ap_persist_zenc_init(&p->z,
+			     (enum ap_persist_codec)s->cfg.snapshot_compression,
+			     s->cfg.snapshot_compression_level);
 	bool begun = ap_keyspace_snap_begin(s->ks, snap_emit, s);
 	AP_ASSERT(begun); /* one rewrite at a time, and aborts settle */
 	sl->started = true;
@@ -514,6 +584,8 @@ void ap_psnap_init(struct ap_shard *s)
 	p->fd = -1;
 	ap_persist_enc_init(&p->enc);
 	ap_persist_enc_init(&p->out);
+	ap_persist_enc_init(&p->zout);
+	/* zeroed above: codec none, nothing allocated */
 }
 
 void ap_psnap_stop(struct ap_shard *s)
@@ -532,6 +604,8 @@ void ap_psnap_deinit(struct ap_shard *s)
 {
 	ap_persist_enc_deinit(&s->psnap.enc);
 	ap_persist_enc_deinit(&s->psnap.out);
+	ap_persist_enc_deinit(&s->psnap.zout);
+	ap_persist_zenc_deinit(&s->psnap.z);
 }
 
 /* Redis's retry delay after a failed background save. */

@@ -60,6 +60,10 @@ struct ap_psnap {
 	uint64_t off;
 	struct ap_persist_enc enc; /* records of the walk */
 	struct ap_persist_enc out; /* being written */
+	/* snapshot-compression (not "no"): enc's records packed into
+	 * compressed blocks, waiting to be written */
+	struct ap_persist_enc zout;
+	struct ap_persist_zenc z;
 	size_t out_done;
 	bool inflight;
 	bool synced;

@@ -5,11 +5,15 @@ with every record kind, torn tails (cut records, a failing checksum at the
 end, a file ending inside a transaction part) and their repair with --fix,
 corruption in the middle (refused by --fix, salvaged by --fix --salvage),
 VALUE records holding a real DUMP value from a running apiary-server (the
-checker decodes values), bad values, several files, and usage errors.
+checker decodes values), bad values, compressed blocks of a snapshot
+(made with the zstd command-line tool: expanded and counted; bad codecs,
+lengths, streams, records and values inside are corruption at the block,
+salvaged before it), several files, and usage errors.
 
 The binary is looked for next to APIARY_SERVER.
 """
 import os
+import shutil
 import struct
 import subprocess
 
@@ -19,7 +23,8 @@ from conftest import SERVER
 
 CHECK = os.path.join(os.path.dirname(os.path.abspath(SERVER)), "apiary-check")
 
-CMD, VALUE, DEL, TXN = 1, 2, 3, 4
+CMD, VALUE, DEL, TXN, ZBLOCK = 1, 2, 3, 4, 5
+LZ4, ZSTD = 1, 2
 
 
 @pytest.fixture(autouse=True)
@@ -297,3 +302,85 @@ def test_usage(tmp_path):
     assert rc == 0 and "usage: apiary-check" in out
     rc, out, _ = run("--", path)
     assert rc == 0
+
+
+# --- compressed blocks (base snapshots) ------------------------------------------
+
+def rec_zblock(codec, raw_len, data, txid=0):
+    return frame(bytes([ZBLOCK]) + varint(txid) + bytes([codec]) +
+                 varint(raw_len) + data)
+
+
+def zstd_frame(raw):
+    p = subprocess.run(["zstd", "-q", "-c", "-3"], input=raw,
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def doc_records(n, start=0):
+    return b"".join(
+        rec_value("doc:%d" % i, str_value(
+            b'{"id":%d,"name":"user%d","on":true}' % (i, i % 50)))
+        for i in range(start, start + n))
+
+
+@pytest.fixture
+def need_zstd():
+    if shutil.which("zstd") is None:
+        pytest.skip("the zstd command-line tool is not installed")
+
+
+def test_compressed_blocks_are_expanded(tmp_path, need_zstd):
+    raw = doc_records(300)
+    z = zstd_frame(raw)
+    assert len(z) < len(raw) // 3
+    data = doc_records(1) + rec_zblock(ZSTD, len(raw), z) + \
+        doc_records(1, 1000)
+    path = write(tmp_path, data, "shard-0.base.1.snap")
+    rc, out, err = run(path)
+    assert rc == 0, out + err
+    assert out == ("%s: 302 records (CMD 0, VALUE 302, DEL 0, TXN 0) in %d "
+                   "bytes\n%s: 300 records in 1 compressed blocks of %d "
+                   "bytes\n%s: clean\n" % (path, len(data), path, len(raw),
+                                           path))
+
+
+def test_bad_compressed_blocks(tmp_path, need_zstd):
+    raw = doc_records(200)
+    z = zstd_frame(raw)
+    first = doc_records(1)
+    inner_bad_crc = bytearray(raw)
+    inner_bad_crc[len(doc_records(1)) + 12] ^= 0x01
+    inner_bad_value = doc_records(3) + rec_value("x", b"\x09\x00\x01a") + \
+        doc_records(100, 3)
+    cases = [
+        (rec_zblock(7, len(raw), z), "unknown compression codec"),
+        (rec_zblock(ZSTD, 1024 * 1024 + 1, z),
+         "compressed block longer than AP_PERSIST_ZBLOCK_RAW_MAX"),
+        (rec_zblock(ZSTD, len(raw), z, txid=3),
+         "compressed block with a txid"),
+        (rec_zblock(ZSTD, len(raw) - 1, z), "compressed block: bad zstd data"),
+        (rec_zblock(ZSTD, len(raw) + 1, z),
+         "compressed block: fewer bytes than its raw length"),
+        (rec_zblock(LZ4, len(raw), z), "compressed block: bad lz4 data"),
+        (rec_zblock(ZSTD, len(raw), zstd_frame(bytes(inner_bad_crc))),
+         "compressed block: bad record at byte %d of its %d: checksum "
+         "mismatch" % (len(doc_records(1)), len(raw))),
+        (rec_zblock(ZSTD, len(inner_bad_value),
+                    zstd_frame(inner_bad_value)),
+         "compressed block: bad value at byte %d of it:" %
+         len(doc_records(3))),
+    ]
+    for block, why in cases:
+        data = first + block + doc_records(1, 500)
+        path = write(tmp_path, data, "shard-0.base.1.snap")
+        rc, out, _ = run(path)
+        assert rc == 1, out
+        assert "corrupt at offset %d: %s" % (len(first), why) in out, \
+            (why, out)
+        rc, out, _ = run("--fix", "--salvage", path)
+        assert rc == 0, out
+        assert os.path.getsize(path) == len(first)
+        rc, out, _ = run(path)
+        assert rc == 0 and "1 records (CMD 0, VALUE 1," in out, out

@@ -12,9 +12,20 @@ with a real apiary-server restarted on the same data directory:
 4. kill -9 while rewrites run under appendfsync always: every
    acknowledged write survives;
 5. bad arguments answer errors; a second BGSAVE while one runs is refused
-   and BGSAVE SCHEDULE queues one.
+   and BGSAVE SCHEDULE queues one;
+6. snapshot-compression: BGSAVE then a restart with each codec (no, lz4,
+   zstd), the restart under another setting (loading never depends on
+   it), CONFIG SET between saves switching what the next base holds and
+   shrinking it; a damaged compressed block (bad checksum, or a good
+   checksum over bad compressed bytes) refuses the start naming the file
+   and the block's offset, and apiary-check --fix --salvage keeps the
+   records before it.
 """
+import json
 import os
+import random
+import struct
+import subprocess
 import threading
 import time
 
@@ -22,8 +33,12 @@ import pytest
 import redis
 
 from conftest import Server, cmd, key_on
+from test_check_tool import CHECK, crc32c
 from test_persistence import (DataDir, assert_same, dump, kill9, manifest,
                               populate, shutdown)
+
+ZBLOCK = 5
+CODECS = {1: "lz4", 2: "zstd"}
 
 
 @pytest.fixture
@@ -266,3 +281,203 @@ def test_bad_arguments_and_busy(ddir):
     assert c.info("persistence")["rdb_saves"] >= 2
     wait_idle(c)
     c.close()
+
+
+# --- compressed snapshots ------------------------------------------------------
+
+
+def base_paths(d):
+    """The base snapshot files the manifest names."""
+    _, files = manifest(d)
+    return [os.path.join(d.aof, f) for f in files if ".base." in f]
+
+
+def top_records(path):
+    """[(offset, size, codec or None)] of a file's top-level records: a
+    ZBLOCK's codec, None for a plain record."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out, off = [], 0
+    while off < len(data):
+        n, _ = struct.unpack_from("<II", data, off)
+        assert off + 8 + n <= len(data), "%s: torn at %d" % (path, off)
+        kind = data[off + 8]
+        codec = CODECS.get(data[off + 10]) if kind == ZBLOCK else None
+        if kind == ZBLOCK:
+            assert data[off + 9] == 0 and codec, (path, off)
+        out.append((off, 8 + n, codec))
+        off += 8 + n
+    return out
+
+
+def codecs_in(d):
+    """The set of codecs of every block of the current bases (empty: no
+    block at all), and their total size."""
+    found, size = set(), 0
+    for p in base_paths(d):
+        size += os.path.getsize(p)
+        found |= {c for _, _, c in top_records(p) if c}
+    return found, size
+
+
+def fill_mixed(c, n, prefix="m"):
+    """n JSON-like documents (compressible) and n/10 random 100-byte hex
+    strings (not much), as a cache or a session store holds."""
+    rnd = random.Random(7)
+    pipe = c.pipeline(transaction=False)
+    for i in range(n):
+        doc = {"id": i, "user": "user%d" % (i % 5000), "active": i % 3 == 0,
+               "email": "user%d@example.com" % i, "tags": ["a", "b"],
+               "score": i * 7 % 1000}
+        pipe.set("%s:doc:%d" % (prefix, i), json.dumps(doc))
+        if i % 10 == 0:
+            pipe.set("%s:rnd:%d" % (prefix, i),
+                     "%032x" % rnd.getrandbits(128) * 3)
+        if i % 1000 == 999:
+            pipe.execute()
+    pipe.execute()
+
+
+def bgsave(c):
+    c.bgsave()
+    info = wait_idle(c)
+    assert info["rdb_last_bgsave_status"] == "ok", info
+
+
+def check_clean(path):
+    r = subprocess.run([CHECK, path], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+@pytest.mark.parametrize("codec,then", [("no", "zstd"), ("lz4", "no"),
+                                        ("zstd", "lz4")])
+def test_codec_bgsave_and_restart(ddir, codec, then):
+    s = start_plain(ddir, 2, extra=("--snapshot-compression", codec))
+    populate(s)
+    c = s.client()
+    assert c.config_get("snapshot-compression") == \
+        {"snapshot-compression": codec}
+    fill_mixed(c, 20000)
+    bgsave(c)
+    found, _ = codecs_in(ddir)
+    assert found == (set() if codec == "no" else {codec}), found
+    for p in base_paths(ddir):
+        out = check_clean(p)
+        assert ("compressed blocks" in out) == (codec != "no"), out
+    c.close()
+    before = dump_loaded(s)
+    kill9(s)
+    # Another setting at the restart: each block names its codec.
+    s = start_plain(ddir, 2, extra=("--snapshot-compression", then))
+    assert_same(before, dump_loaded(s), "after a %s snapshot" % codec)
+    c = s.client()
+    assert c.config_get("snapshot-compression") == \
+        {"snapshot-compression": then}
+    c.close()
+
+
+def test_config_set_switches_the_codec(ddir):
+    s = start_plain(ddir, 1, extra=("--snapshot-compression", "no"))
+    c = s.client()
+    fill_mixed(c, 30000)
+    bgsave(c)
+    found, size_no = codecs_in(ddir)
+    assert found == set()
+    sizes = {}
+    for codec, level in (("lz4", 1), ("zstd", 1), ("zstd", 6)):
+        assert c.config_set("snapshot-compression", codec)
+        assert c.config_set("snapshot-compression-level", level)
+        c.set("written-under", "%s-%d" % (codec, level))
+        bgsave(c)
+        found, sizes[(codec, level)] = codecs_in(ddir)
+        assert found == {codec}, (codec, found)
+    assert sizes[("lz4", 1)] < size_no * 0.6, (size_no, sizes)
+    assert sizes[("zstd", 1)] < sizes[("lz4", 1)], sizes
+    assert sizes[("zstd", 6)] <= sizes[("zstd", 1)] * 1.02, sizes
+    with pytest.raises(redis.ResponseError):
+        c.config_set("snapshot-compression", "gzip")
+    with pytest.raises(redis.ResponseError):
+        c.config_set("snapshot-compression-level", 20)
+    c.close()
+    before = dump_loaded(s)
+    kill9(s)
+    s = start_plain(ddir, 1, extra=("--snapshot-compression", "no"))
+    assert_same(before, dump_loaded(s), "zstd base loaded under 'no'")
+    c = s.client()
+    assert c.get("written-under") == b"zstd-6"
+    c.close()
+
+
+def saved_blocks(ddir, n=30000):
+    """A one-shard lz4 base of n documents; the server is gone. Returns
+    the base's path and its top-level records."""
+    s = start_plain(ddir, 1, extra=("--snapshot-compression", "lz4"))
+    c = s.client()
+    fill_mixed(c, n)
+    bgsave(c)
+    c.close()
+    kill9(s)
+    (path,) = base_paths(ddir)
+    recs = top_records(path)
+    assert sum(1 for r in recs if r[2]) >= 3, recs[:5]
+    return path, recs
+
+
+def salvage_and_restart(ddir, path, off):
+    """apiary-check reports the block at off, --fix --salvage cuts there,
+    and a start loads what is left: only good documents."""
+    r = subprocess.run([CHECK, path], capture_output=True, text=True)
+    assert r.returncode == 1 and "corrupt at offset %d:" % off in r.stdout, \
+        r.stdout + r.stderr
+    r = subprocess.run([CHECK, "--fix", "--salvage", path],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert os.path.getsize(path) == off
+    out = check_clean(path)
+    kept = int(out.split(": ")[1].split()[0])
+    assert kept > 0
+    s = start_plain(ddir, 1)
+    c = s.client()
+    assert c.dbsize() == kept
+    for k in c.scan_iter("m:doc:*", count=1000):
+        i = int(k.split(b":")[2])
+        assert json.loads(c.get(k))["id"] == i
+    c.close()
+
+
+def test_corrupt_block_refused_and_salvaged(ddir):
+    path, recs = saved_blocks(ddir)
+    off, size, _ = [r for r in recs if r[2]][1]
+    with open(path, "r+b") as f:
+        f.seek(off + size // 2)
+        b = f.read(1)
+        f.seek(off + size // 2)
+        f.write(bytes([b[0] ^ 0x08]))
+    rc, out = ddir.start_fails(1)
+    assert rc != 0, out
+    assert os.path.basename(path) in out and "offset %d" % off in out, out
+    assert "checksum mismatch" in out, out
+    salvage_and_restart(ddir, path, off)
+
+
+def test_bad_compressed_bytes_with_a_good_checksum(ddir):
+    """A block whose checksum matches bytes that do not decompress to its
+    records (what a writer bug would leave): refused all the same."""
+    path, recs = saved_blocks(ddir)
+    off, size, _ = [r for r in recs if r[2]][1]
+    with open(path, "r+b") as f:
+        f.seek(off)
+        rec = bytearray(f.read(size))
+        payload = rec[8:]
+        for i in range(40, 60):  # inside the lz4 stream
+            payload[i] ^= 0x55
+        rec[4:8] = struct.pack("<I", crc32c(bytes(payload)))
+        rec[8:] = payload
+        f.seek(off)
+        f.write(rec)
+    rc, out = ddir.start_fails(1)
+    assert rc != 0, out
+    assert os.path.basename(path) in out and "offset %d" % off in out, out
+    assert "compressed block" in out, out
+    salvage_and_restart(ddir, path, off)

@@ -170,6 +170,9 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.appendfsync, "everysec");
 	ck_assert_str_eq(c.dbfilename, "dump.rdb");
 	ck_assert_str_eq(c.appendfilename, "appendonly.aof");
+	ck_assert_int_eq(c.snapshot_compression, AP_SNAPSHOT_COMPRESSION_LZ4);
+	ck_assert_int_eq(c.snapshot_compression_level,
+			 AP_SNAPSHOT_ZSTD_LEVEL_DEFAULT);
 	ck_assert_str_eq(c.config_file, "");
 }
 END_TEST
@@ -493,7 +496,7 @@ START_TEST(test_get_patterns)
 	ap_config_init(&c);
 	dump(&c, &a);
 	/* Every directive once; the *-ziplist-* aliases are not listed. */
-	ck_assert_int_eq(a.count, 45);
+	ck_assert_int_eq(a.count, 47);
 	ck_assert_ptr_null(strstr(a.buf, "ziplist"));
 	ck_assert_ptr_nonnull(strstr(a.buf, "port=6379\n"));
 	ck_assert_ptr_nonnull(strstr(a.buf, "bind=127.0.0.1\n"));
@@ -564,6 +567,32 @@ START_TEST(test_set_bool_int_enum_str)
 	ck_assert_str_eq(c.appendfsync, "no");
 	ck_assert_int_eq(set(&c, "appendfsync", "sometimes"), -EINVAL);
 	ck_assert_str_eq(c.appendfsync, "no");
+
+	/* snapshot compression: the codec, and zstd's level within its
+	 * range (exact boundaries). */
+	ck_assert_str_eq(get1(&c, "snapshot-compression"), "lz4");
+	ck_assert_int_eq(set(&c, "snapshot-compression", "ZSTD"), 0);
+	ck_assert_int_eq(c.snapshot_compression, AP_SNAPSHOT_COMPRESSION_ZSTD);
+	ck_assert_str_eq(get1(&c, "snapshot-compression"), "zstd");
+	ck_assert_int_eq(set(&c, "snapshot-compression", "no"), 0);
+	ck_assert_int_eq(c.snapshot_compression, AP_SNAPSHOT_COMPRESSION_NO);
+	ck_assert_int_eq(set(&c, "snapshot-compression", "gzip"), -EINVAL);
+	ck_assert_str_eq(err, "argument(s) must be one of the following: "
+			      "no, lz4, zstd");
+	ck_assert_int_eq(set(&c, "snapshot-compression", "yes"), -EINVAL);
+	ck_assert_int_eq(c.snapshot_compression, AP_SNAPSHOT_COMPRESSION_NO);
+	ck_assert_int_eq(set(&c, "snapshot-compression", "lz4"), 0);
+	ck_assert_int_eq(c.snapshot_compression, AP_SNAPSHOT_COMPRESSION_LZ4);
+	ck_assert_str_eq(get1(&c, "snapshot-compression-level"), "1");
+	ck_assert_int_eq(set(&c, "snapshot-compression-level", "19"), 0);
+	ck_assert_int_eq(c.snapshot_compression_level,
+			 AP_SNAPSHOT_ZSTD_LEVEL_MAX);
+	ck_assert_int_eq(set(&c, "snapshot-compression-level", "20"), -EINVAL);
+	ck_assert_str_eq(err, "argument must be between 1 and 19 inclusive");
+	ck_assert_int_eq(set(&c, "snapshot-compression-level", "0"), -EINVAL);
+	ck_assert_int_eq(set(&c, "snapshot-compression-level", "1"), 0);
+	ck_assert_int_eq(c.snapshot_compression_level,
+			 AP_SNAPSHOT_ZSTD_LEVEL_MIN);
 
 	ck_assert_int_eq(set(&c, "requirepass", "s3cret pass"), 0);
 	ck_assert_str_eq(get1(&c, "requirepass"), "s3cret pass");

@@ -15,11 +15,17 @@
  * unreplayable commands counted, re-partitioning (2 old shards into 1
  * and 1 into 2, with FLUSHALL scoped to its own old shard and a RENAME
  * across the new shards), files much bigger than a read piece with a
- * record bigger than a piece, and a randomized run against a model.
+ * record bigger than a piece, base snapshots of compressed blocks (lz4,
+ * zstd, resharded; a damaged block, a bad record inside a good block, a
+ * block in a log, a snapshot torn inside a block, a bad value inside a
+ * block), a corrupt length field that must not size a buffer, and a
+ * randomized run against a model.
  */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <lz4.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1050,6 +1056,424 @@ START_TEST(files_bigger_than_a_piece)
 }
 END_TEST
 
+/* --- compressed blocks --------------------------------------------------- */
+
+/* Packs all of e's records into blocks with codec, in place. */
+static void pack_enc(struct ap_persist_enc *e, enum ap_persist_codec codec)
+{
+	struct ap_persist_zenc z;
+	struct ap_persist_enc out;
+
+	ap_persist_zenc_init(&z, codec, 1);
+	ap_persist_enc_init(&out);
+	(void)ap_persist_zenc_pack(&z, e, &out, SIZE_MAX, true);
+	ck_assert_uint_eq(e->b.len, 0);
+	if (codec != AP_PERSIST_CODEC_NONE)
+		ck_assert_uint_gt(z.blocks, 0);
+	ap_serial_buf_put(&e->b, out.b.p, out.b.len);
+	ap_persist_zenc_deinit(&z);
+	ap_persist_enc_deinit(&out);
+}
+
+/* The value of key "z<i>": JSON-like text, or (every 7th) random-ish
+ * bytes that do not compress. */
+static size_t zval(char *buf, size_t i)
+{
+	if (i % 7 == 3) {
+		uint64_t x = i * 0x9E3779B97F4A7C15ull + 1;
+
+		for (size_t j = 0; j < 200; j++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[j] = (char)('!' + x % 90);
+		}
+		buf[200] = '\0';
+		return 200;
+	}
+	return (size_t)sprintf(buf,
+			       "{\"id\":%zu,\"name\":\"user%zu\",\"mail\":"
+			       "\"user%zu@example.com\",\"on\":true}",
+			       i, i, i);
+}
+
+/* n VALUE records z0..z<n-1> in database i % 2 (every 5th with a future
+ * expiry). */
+static void put_zvalues(struct ap_persist_enc *e, size_t n)
+{
+	char k[32], v[256];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(k, sizeof(k), "z%zu", i);
+		zval(v, i);
+		put_str_value(e, (unsigned)(i % 2), k, v,
+			      i % 5 == 0 ? ap_unix_ms() + 3600000
+					 : AP_NO_EXPIRE);
+	}
+}
+
+/* Checks ks holds z0..z<n-1> but skip, with their values. */
+static void check_zvalues(struct ap_keyspace *ks, size_t n, size_t skip)
+{
+	char k[32], v[256];
+
+	for (size_t i = 0; i < n; i++) {
+		struct ap_entry *ent;
+		char buf[AP_INT_STR_SIZE];
+		size_t len, vlen;
+		const char *s;
+
+		if (i == skip)
+			continue;
+		snprintf(k, sizeof(k), "z%zu", i);
+		vlen = zval(v, i);
+		ent = ap_db_lookup(ap_keyspace_db(ks, (unsigned)(i % 2)), k,
+				   strlen(k), AP_LK_NOTOUCH);
+		CK(ent != NULL);
+		s = ap_entry_str(ent, &len, buf);
+		CK(len == vlen && memcmp(s, v, len) == 0);
+		CK((ap_entry_expire(ent) != AP_NO_EXPIRE) == (i % 5 == 0));
+	}
+}
+
+/* The offset of the which-th ZBLOCK record of the file at path, and the
+ * offset of the record after it (or the file's end). */
+static uint64_t nth_block(const char *path, size_t which, uint64_t *next)
+{
+	FILE *f = fopen(path, "rb");
+	off_t size = file_size(path);
+	unsigned char *p = ap_malloc((size_t)size + 1);
+	struct ap_persist_iter it;
+	struct ap_persist_rec r;
+	uint64_t off = UINT64_MAX;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fread(p, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	ap_persist_iter_init_buf(&it, p, (size_t)size);
+	while (ap_persist_iter_next(&it, &r)) {
+		if (r.kind != AP_PERSIST_ZBLOCK || which-- > 0)
+			continue;
+		off = r.off;
+		*next = r.off + r.size;
+		break;
+	}
+	ap_free(p);
+	ck_assert_uint_ne(off, UINT64_MAX);
+	return off;
+}
+
+/* A base snapshot of blocks with codec, then a log: everything back. */
+static void blocks_round_trip(enum ap_persist_codec codec)
+{
+	struct ap_persist_enc e;
+	struct ap_persist_mfile f[] = {{BASE, 0, 1}, {INCR, 0, 1}};
+	struct ap_persist_load_stats st;
+	size_t n = 6000;
+
+	ap_persist_enc_init(&e);
+	put_zvalues(&e, n);
+	pack_enc(&e, codec);
+	put_file(&e, BASE, 0, 1);
+	CMD(&e, 0, "set", "after", "1");
+	CMD(&e, 1, "del", "z1");
+	put_file(&e, INCR, 0, 1);
+	put_manifest(1, f, 2);
+	plan_ok(false);
+	st = load0();
+	ck_assert_uint_gt(st.blocks, 0);
+	ck_assert_uint_eq(st.records, n + 2);
+	ck_assert_uint_eq(st.keys, n);
+	check_zvalues(h_ks, n, 1);
+	H_EXPECT("$1\r\n1\r\n", "get", "after");
+	ap_persist_enc_deinit(&e);
+}
+
+START_TEST(snapshot_blocks_lz4)
+{
+	blocks_round_trip(AP_PERSIST_CODEC_LZ4);
+}
+END_TEST
+
+START_TEST(snapshot_blocks_zstd)
+{
+	blocks_round_trip(AP_PERSIST_CODEC_ZSTD);
+}
+END_TEST
+
+/* The reshard path reads blocks too: one old shard into two. */
+START_TEST(snapshot_blocks_resharded)
+{
+	struct ap_persist_enc e;
+	struct ap_persist_mfile f[] = {{BASE, 0, 1}};
+	const unsigned old[] = {0};
+	struct ap_keyspace *odd_ks = ap_keyspace_create(16);
+	int even = 0, odd = 1;
+	struct ap_persist_load_stats se, so;
+	size_t n = 3000;
+
+	ap_persist_enc_init(&e);
+	put_zvalues(&e, n);
+	pack_enc(&e, AP_PERSIST_CODEC_ZSTD);
+	put_file(&e, BASE, 0, 1);
+	put_manifest(1, f, 1);
+	plan_ok(false);
+	se = load_ks(h_ks, old, 1, keep_parity, &even);
+	so = load_ks(odd_ks, old, 1, keep_parity, &odd);
+	ck_assert_uint_gt(se.blocks, 0);
+	ck_assert_uint_eq(se.blocks, so.blocks);
+	ck_assert_uint_eq(se.keys + so.keys, n);
+	ck_assert_uint_gt(se.keys, n / 3);
+	ck_assert_uint_gt(so.keys, n / 3);
+	for (size_t i = 0; i < n; i++) {
+		char k[32];
+
+		snprintf(k, sizeof(k), "z%zu", i);
+		CK(has_key(h_ks, (unsigned)(i % 2), k) !=
+		   has_key(odd_ks, (unsigned)(i % 2), k));
+	}
+	ap_keyspace_destroy(odd_ks);
+	ap_persist_enc_deinit(&e);
+}
+END_TEST
+
+/* A flipped byte inside a block: corruption at the block's offset. */
+START_TEST(corrupt_block_refused)
+{
+	struct ap_persist_enc e;
+	struct ap_persist_mfile f[] = {{BASE, 0, 1}};
+	char saved[512], needle[128];
+	uint64_t off, next;
+
+	ap_persist_enc_init(&e);
+	put_zvalues(&e, 6000);
+	pack_enc(&e, AP_PERSIST_CODEC_LZ4);
+	snprintf(saved, sizeof(saved), "%s", fpath(BASE, 0, 1));
+	put_file(&e, BASE, 0, 1);
+	put_manifest(1, f, 1);
+	off = nth_block(saved, 1, &next);
+	file_flip(saved, (off_t)(off + (next - off) / 2));
+	snprintf(needle, sizeof(needle),
+		 "corrupt record at offset %" PRIu64 " (checksum mismatch)",
+		 off);
+	plan_fails(true, -EBADMSG, saved, needle);
+	ap_persist_enc_deinit(&e);
+}
+END_TEST
+
+/* A block whose checksum is good but whose inside is not (a writer bug,
+ * or a crafted file): corruption at the block, the inner record named. */
+START_TEST(bad_record_inside_a_block_refused)
+{
+	struct ap_persist_enc e, raw;
+	struct ap_persist_mfile f[] = {{BASE, 0, 1}};
+	struct ap_serial_buf pay;
+	char needle[128];
+	size_t block_off, cap;
+	uint32_t u, len;
+	int zlen;
+
+	ap_persist_enc_init(&raw);
+	put_zvalues(&raw, 100);
+	memcpy(&len, raw.b.p, 4);
+	raw.b.p[AP_PERSIST_HEADER_SIZE + len + AP_PERSIST_HEADER_SIZE + 2] ^= 1;
+	cap = (size_t)LZ4_compressBound((int)raw.b.len);
+	ap_serial_buf_init(&pay);
+	ap_serial_buf_u8(&pay, AP_PERSIST_ZBLOCK);
+	ap_serial_buf_varint(&pay, 0);
+	ap_serial_buf_u8(&pay, AP_PERSIST_CODEC_LZ4);
+	ap_serial_buf_varint(&pay, raw.b.len);
+	zlen = LZ4_compress_default((const char *)raw.b.p,
+				    (char *)ap_serial_buf_reserve(&pay, cap),
+				    (int)raw.b.len, (int)cap);
+	ck_assert_int_gt(zlen, 0);
+	pay.len += (size_t)zlen;
+	ap_persist_enc_init(&e);
+	put_str_value(&e, 0, "plain", "1", AP_NO_EXPIRE);
+	block_off = e.b.len;
+	u = (uint32_t)pay.len;
+	ap_serial_buf_put(&e.b, &u, 4);
+	u = ap_persist_crc32c(0, pay.p, pay.len);
+	ap_serial_buf_put(&e.b, &u, 4);
+	ap_serial_buf_put(&e.b, pay.p, pay.len);
+	put_str_value(&e, 0, "plain2", "1", AP_NO_EXPIRE);
+	put_file(&e, BASE, 0, 1);
+	put_manifest(1, f, 1);
+	snprintf(needle, sizeof(needle),
+		 "corrupt record at offset %zu (compressed block: bad record "
+		 "at byte %zu",
+		 block_off, (size_t)AP_PERSIST_HEADER_SIZE + len);
+	plan_fails(true, -EBADMSG, needle, "checksum mismatch");
+	ap_serial_buf_deinit(&pay);
+	ap_persist_enc_deinit(&raw);
+	ap_persist_enc_deinit(&e);
+}
+END_TEST
+
+/* Logs are never compressed: a block there is refused. */
+START_TEST(block_in_a_log_refused)
+{
+	struct ap_persist_enc e;
+	struct ap_persist_mfile f[] = {{INCR, 0, 1}};
+
+	ap_persist_enc_init(&e);
+	put_zvalues(&e, 500);
+	pack_enc(&e, AP_PERSIST_CODEC_LZ4);
+	put_file(&e, INCR, 0, 1);
+	put_manifest(1, f, 1);
+	plan_fails(true, -EBADMSG, "a compressed block at offset 0 in a log",
+		   NULL);
+	ap_persist_enc_deinit(&e);
+}
+END_TEST
+
+/* A snapshot cut inside its last block: torn, and a snapshot is never
+ * truncated. */
+START_TEST(snapshot_torn_inside_a_block)
+{
+	struct ap_persist_enc e;
+	struct ap_persist_mfile f[] = {{BASE, 0, 1}, {INCR, 0, 1}};
+	char saved[512], needle[96];
+	uint64_t off, next;
+	off_t size;
+
+	ap_persist_enc_init(&e);
+	put_zvalues(&e, 3000);
+	pack_enc(&e, AP_PERSIST_CODEC_ZSTD);
+	snprintf(saved, sizeof(saved), "%s", fpath(BASE, 0, 1));
+	put_file(&e, BASE, 0, 1);
+	CMD(&e, 0, "set", "a", "1");
+	put_file(&e, INCR, 0, 1);
+	put_manifest(1, f, 2);
+	size = file_size(saved);
+	off = 0;
+	for (size_t i = 0;; i++) {
+		uint64_t o = nth_block(saved, i, &next);
+
+		if (next == (uint64_t)size) {
+			off = o;
+			break;
+		}
+	}
+	file_cut(saved, (off_t)(off + (next - off) / 2));
+	snprintf(needle, sizeof(needle), "torn at offset %" PRIu64, off);
+	plan_fails(true, -EBADMSG, needle, "not its shard's last log");
+	ck_assert_int_eq(file_size(saved), (off_t)(off + (next - off) / 2));
+	ap_persist_enc_deinit(&e);
+}
+END_TEST
+
+/* A value inside a block that does not decode: phase 2 names the block
+ * and the record's place in it. */
+START_TEST(bad_value_inside_a_block)
+{
+	struct ap_persist_enc e;
+	struct ap_persist_mfile f[] = {{BASE, 0, 1}};
+	struct ap_persist_load_stats st;
+	const unsigned old[] = {0};
+	const unsigned char junk[] = {0xEE, 0xEE, 0xEE};
+	char err[1024] = "", needle[128];
+	size_t at;
+
+	ap_persist_enc_init(&e);
+	put_zvalues(&e, 50);
+	at = e.b.len;
+	ck_assert_int_eq(ap_persist_enc_value(&e, 0, "bad", 3, AP_NO_EXPIRE,
+					      junk, sizeof(junk)),
+			 0);
+	put_zvalues(&e, 50);
+	pack_enc(&e, AP_PERSIST_CODEC_LZ4);
+	ck_assert_uint_lt(e.b.len, at); /* one block, at offset 0 */
+	put_file(&e, BASE, 0, 1);
+	put_manifest(1, f, 1);
+	plan_ok(false);
+	ck_assert_int_eq(ap_persist_load(h_ks, &h_cfg, &plan, tmpdir, old, 1,
+					 NULL, NULL, &st, err, sizeof(err)),
+			 -EBADMSG);
+	snprintf(needle, sizeof(needle),
+		 "the value at offset 0 (byte %zu of the compressed block "
+		 "there) does not decode",
+		 at);
+	ck_assert_msg(strstr(err, needle) != NULL, "'%s' not in '%s'", needle,
+		      err);
+	ap_persist_enc_deinit(&e);
+}
+END_TEST
+
+/* A corrupt length field that fits in the file: the loader checks the
+ * claimed record's checksum reading pieces, and never holds a buffer of
+ * the claimed size (before the fix it grew to it). A length running past
+ * the end is a torn tail (refused in a snapshot), read not at all. A real
+ * record bigger than a piece is still read whole. */
+START_TEST(corrupt_length_does_not_allocate)
+{
+	struct ap_persist_enc e;
+	struct ap_persist_mfile f[] = {{INCR, 0, 1}};
+	struct ap_persist_mfile fb[] = {{BASE, 0, 1}};
+	char saved[512], needle[96], k[32];
+	char *val = ap_malloc(1001);
+	size_t bad_at;
+	uint32_t claim = 10u << 20;
+	int fd;
+
+	memset(val, 'v', 1000);
+	val[1000] = '\0';
+	ap_persist_enc_init(&e);
+	for (int i = 0; i < 100; i++) {
+		snprintf(k, sizeof(k), "a%d", i);
+		CMD(&e, 0, "set", k, "1");
+	}
+	bad_at = CMD(&e, 0, "set", "x", "1");
+	for (int i = 0; e.b.len < 14u << 20; i++) {
+		snprintf(k, sizeof(k), "b%d", i);
+		CMD(&e, 0, "set", k, val);
+	}
+	snprintf(saved, sizeof(saved), "%s", fpath(INCR, 0, 1));
+	put_file(&e, INCR, 0, 1);
+	put_manifest(1, f, 1);
+	fd = open(saved, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, &claim, 4, (off_t)bad_at), 4);
+	close(fd);
+	snprintf(needle, sizeof(needle),
+		 "corrupt record at offset %zu (checksum mismatch)", bad_at);
+	plan_fails(true, -EBADMSG, saved, needle);
+	ck_assert_uint_gt(plan.read_buf_max, 0);
+	ck_assert_uint_le(plan.read_buf_max, AP_PERSIST_LOAD_READ_SIZE);
+	/* 0xFFFFFFF0 in the middle of a snapshot: runs past the end. */
+	put_zvalues(&e, 20000);
+	bad_at = e.b.len;
+	put_zvalues(&e, 100);
+	snprintf(saved, sizeof(saved), "%s", fpath(BASE, 0, 1));
+	put_file(&e, BASE, 0, 1);
+	put_manifest(1, fb, 1);
+	claim = 0xFFFFFFF0u;
+	fd = open(saved, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, &claim, 4, (off_t)bad_at), 4);
+	close(fd);
+	snprintf(needle, sizeof(needle), "torn at offset %zu", bad_at);
+	plan_fails(true, -EBADMSG, saved, needle);
+	ck_assert_uint_le(plan.read_buf_max, AP_PERSIST_LOAD_READ_SIZE);
+	/* The control: a real 6 MB record is read whole. */
+	{
+		char *big = ap_malloc((6u << 20) + 1);
+
+		memset(big, 'B', 6u << 20);
+		big[6u << 20] = '\0';
+		CMD(&e, 0, "set", "big", big);
+		put_file(&e, INCR, 0, 1);
+		put_manifest(1, f, 1);
+		plan_ok(false);
+		ck_assert_uint_gt(plan.read_buf_max, 6u << 20);
+		ck_assert_uint_eq(load0().keys, 1);
+		ap_free(big);
+	}
+	ap_free(val);
+	ap_persist_enc_deinit(&e);
+}
+END_TEST
+
 /* --- randomized: string keys over 2 shards, 3 databases, transactions --- */
 
 #define R_SHARDS 2
@@ -1306,6 +1730,15 @@ static Suite *load_suite(void)
 	tcase_add_test(tc, two_old_shards_into_one_keep);
 	tcase_add_test(tc, one_old_shard_into_two);
 	tcase_add_test(tc, files_bigger_than_a_piece);
+	tcase_add_test(tc, snapshot_blocks_lz4);
+	tcase_add_test(tc, snapshot_blocks_zstd);
+	tcase_add_test(tc, snapshot_blocks_resharded);
+	tcase_add_test(tc, corrupt_block_refused);
+	tcase_add_test(tc, bad_record_inside_a_block_refused);
+	tcase_add_test(tc, block_in_a_log_refused);
+	tcase_add_test(tc, snapshot_torn_inside_a_block);
+	tcase_add_test(tc, bad_value_inside_a_block);
+	tcase_add_test(tc, corrupt_length_does_not_allocate);
 	tcase_add_test(tc, randomized_against_model);
 	tcase_add_test(tc, randomized_transactions);
 	suite_add_tcase(s, tc);
