@@ -46,7 +46,8 @@ struct blk_link {
 struct blk_key {
 	struct blk_key *next; /* hash chain */
 	struct blk_link *head, *tail;
-	bool ready; /* on the ready list */
+	bool ready;   /* on the ready list */
+	bool serving; /* serve_key runs on it: not freed meanwhile */
 	struct blk_key *ready_next;
 	unsigned db;
 	size_t klen;
@@ -64,6 +65,11 @@ struct ap_blk_waiter {
 	unsigned db;
 	uint64_t client_id;
 	int64_t deadline_ms; /* 0: forever */
+	/* A notify waiter stands for a spanning waiter of shard `home`
+	 * (xshard.c): served, it only tells home to try again. */
+	bool notify;
+	int home;
+	uint64_t gen;
 	int nlinks;
 	struct blk_link links[];
 };
@@ -122,7 +128,7 @@ static struct blk_key *key_get(struct ap_blk_shard *bs, unsigned db,
 /* Frees k when no waiter names it and it is not on the ready list. */
 static void key_maybe_free(struct ap_blk_shard *bs, struct blk_key *k)
 {
-	if (k->head || k->ready)
+	if (k->head || k->ready || k->serving)
 		return;
 	struct blk_key **pp = key_slot(bs, k->db, k->key, k->klen);
 	AP_ASSERT(*pp == k);
@@ -293,6 +299,81 @@ void ap_blk_signal_cmd(struct ap_shard *s, const struct ap_cmd_ctx *ctx)
 	ap_keyidx_deinit(&ki);
 }
 
+/* ======================= notify waiters (spanning commands) ========== */
+
+struct notify_msg {
+	struct ap_msg m;
+	uint64_t client_id;
+	uint64_t gen;
+};
+
+static void notify_run(struct ap_shard *home, struct ap_msg *m)
+{
+	struct notify_msg *nm = (struct notify_msg *)m;
+	ap_xshard_span_wake(home, nm->client_id, nm->gen);
+	ap_free(nm);
+}
+
+/* Tells w's home that its key got data. */
+static void notify_send(struct ap_shard *s, const struct ap_blk_waiter *w)
+{
+	struct notify_msg *nm = ap_calloc(1, sizeof(*nm));
+	nm->m.home = (uint16_t)w->home;
+	nm->m.run = notify_run;
+	nm->client_id = w->client_id;
+	nm->gen = w->gen;
+	if (w->home == s->id)
+		notify_run(s, &nm->m);
+	else
+		ap_shard_send(s, w->home, &nm->m);
+}
+
+void ap_blk_notify_add(struct ap_shard *s, unsigned db, const char *key,
+		       size_t klen, int home, uint64_t client_id, uint64_t gen)
+{
+	struct ap_blk_shard *bs = &s->blk;
+	struct ap_blk_waiter *w =
+		ap_calloc(1, sizeof(*w) + sizeof(struct blk_link));
+	w->notify = true;
+	w->home = home;
+	w->client_id = client_id;
+	w->gen = gen;
+	w->db = db;
+	if (ap_db_lookup(ap_keyspace_db(s->ks, db), key, klen, AP_LK_NOTOUCH)) {
+		notify_send(s, w); /* data came before the registration */
+		ap_free(w);
+		return;
+	}
+	struct blk_key *k = key_get(bs, db, key, klen);
+	struct blk_link *l = &w->links[w->nlinks++];
+	l->w = w;
+	l->k = k;
+	l->prev = k->tail;
+	if (k->tail)
+		k->tail->next = l;
+	else
+		k->head = l;
+	k->tail = l;
+	w->next = bs->waiters;
+	if (bs->waiters)
+		bs->waiters->prev = w;
+	bs->waiters = w;
+	bs->count++;
+}
+
+void ap_blk_notify_drop(struct ap_shard *s, uint64_t client_id)
+{
+	struct ap_blk_waiter *w = s->blk.waiters;
+	while (w) {
+		struct ap_blk_waiter *nw = w->next;
+		if (w->notify && w->client_id == client_id) {
+			waiter_unlink(s, w);
+			ap_free(w);
+		}
+		w = nw;
+	}
+}
+
 /* Serves the waiters of one ready key, first come first served, while
  * they get data. Returns false when the first waiter's keys are locked by
  * a transaction (an EXEC that pushed mid-way): the key waits for the
@@ -307,6 +388,12 @@ static bool serve_key(struct ap_shard *s, struct blk_key *k)
 		if (!ap_db_lookup(ap_keyspace_db(s->ks, k->db), k->key, k->klen,
 				  AP_LK_NOTOUCH))
 			break;
+		if (w->notify) { /* the data may be for the next one */
+			notify_send(s, w);
+			waiter_unlink(s, w);
+			ap_free(w);
+			continue;
+		}
 		if (AP_UNLIKELY(ap_txn_any_held(s)) &&
 		    ap_txn_blocks(s, w->db, w->cmd, w->argc, w->argv))
 			return false;
@@ -332,7 +419,10 @@ static void serve_run(struct ap_shard *s, struct ap_msg *m)
 		list = k->ready_next;
 		k->ready = false;
 		k->ready_next = NULL;
-		if (!serve_key(s, k)) {
+		k->serving = true;
+		bool served = serve_key(s, k);
+		k->serving = false;
+		if (!served) {
 			/* Served after the release (unless a serve above put
 			 * it on the ready list again already). */
 			if (!k->ready) {
@@ -395,7 +485,7 @@ void ap_blk_timeouts(struct ap_shard *s)
 int ap_blk_unblock(struct ap_shard *s, uint64_t client_id, bool error)
 {
 	for (struct ap_blk_waiter *w = s->blk.waiters; w; w = w->next) {
-		if (w->client_id != client_id)
+		if (w->client_id != client_id || w->notify)
 			continue;
 		if (error) {
 			struct ap_reply rb, *r;
@@ -424,7 +514,7 @@ void ap_blk_drop_client(struct ap_shard *s, const struct ap_client *c)
 	struct ap_blk_waiter *w = s->blk.waiters;
 	while (w) {
 		struct ap_blk_waiter *nw = w->next;
-		if (w->client == c)
+		if (w->client == c && !w->notify)
 			waiter_done(s, w); /* no reply: the client is gone */
 		w = nw;
 	}

@@ -573,9 +573,15 @@ struct ap_span_wait {
 	struct ap_arg *argv;
 	int64_t deadline_ms; /* 0: forever */
 	int64_t next_try_ms;
+	uint64_t gen; /* of the notify waiters registered for it */
+	uint64_t reg_mask[AP_SHARDS_MAX / 64]; /* shards holding them */
 };
 /* Tries the spanning waiters again (every tick while there are some). */
 void ap_xshard_span_retry(struct ap_shard *s);
+/* A notify waiter saw data for client_id's spanning command
+ * (generation gen): it tries again now. */
+void ap_xshard_span_wake(struct ap_shard *home, uint64_t client_id,
+			 uint64_t gen);
 /* A closing client leaves the spanning waiters. */
 void ap_xshard_span_gone(struct ap_shard *s, struct ap_client *c);
 
@@ -684,6 +690,13 @@ void ap_blk_cancel_local(struct ap_shard *s, struct ap_client *c);
 void ap_blk_drop_remote(struct ap_shard *home, const struct ap_client *c,
 			int shard);
 void ap_blk_shard_deinit(struct ap_shard *s);
+/* Owner side of a spanning waiter (xshard.c): once (db, key) has data
+ * here (at once if it has now), tell shard home to try client_id's
+ * command again (generation gen). One-shot. */
+void ap_blk_notify_add(struct ap_shard *s, unsigned db, const char *key,
+		       size_t klen, int home, uint64_t client_id, uint64_t gen);
+/* Forgets client_id's notify waiters on this shard. */
+void ap_blk_notify_drop(struct ap_shard *s, uint64_t client_id);
 /* Frees a batch that will never go home (shutdown). */
 void ap_client_batch_discard(struct ap_xbatch *b);
 /* A batch whose blocked command got its reply goes on (client.c). */

@@ -766,12 +766,103 @@ static void span_start(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 /*
  * A blocking command whose keys span shards (BLMOVE from a list on one
  * shard to one on another) found nothing: its locks are released and the
- * client waits here, on its home shard, trying again every
- * AP_SPAN_BLOCK_RETRY_MS (each try is a whole transaction, so the move
- * stays atomic) until it gets data or its timeout passes (then one last
- * try that does not block answers the null). Waiters on one shard's keys
- * are served in order by block.c; these are not (rare, and polled).
+ * client waits here, on its home shard, until it gets data or its timeout
+ * passes (then one last try that does not block answers the null). Each
+ * try is a whole transaction, so the move stays atomic.
+ *
+ * What starts a try: every shard owning one of its keys holds a notify
+ * waiter for it (block.c, in that key's FIFO with the plain waiters);
+ * a push there sends a wake-up here. A waiter parks again after a try
+ * that found nothing (another client was faster): its notify waiters are
+ * dropped before each try and registered anew, with a new generation, so
+ * a late wake-up of an old one is ignored. As a safety net a try also
+ * runs every AP_SPAN_BLOCK_POLL_MS.
  */
+
+struct span_reg_msg {
+	struct ap_msg m;
+	int home;
+	unsigned db;
+	uint64_t client_id;
+	uint64_t gen;
+	size_t klen;
+	char key[];
+};
+
+struct span_drop_msg {
+	struct ap_msg m;
+	uint64_t client_id;
+};
+
+static void span_reg_run(struct ap_shard *s, struct ap_msg *m)
+{
+	struct span_reg_msg *rm = (struct span_reg_msg *)m;
+	ap_blk_notify_add(s, rm->db, rm->key, rm->klen, rm->home, rm->client_id,
+			  rm->gen);
+	ap_free(rm);
+}
+
+static void span_drop_run(struct ap_shard *s, struct ap_msg *m)
+{
+	struct span_drop_msg *dm = (struct span_drop_msg *)m;
+	ap_blk_notify_drop(s, dm->client_id);
+	ap_free(dm);
+}
+
+/* Registers a notify waiter for each key c's waiting command takes from
+ * (not BLMOVE's destination, whose data is not for it) with the shard
+ * that owns it. */
+static void span_register(struct ap_shard *s, struct ap_client *c)
+{
+	struct ap_span_wait *w = c->span_wait;
+	struct ap_keyidx ki;
+	w->gen++;
+	ap_keyidx_init(&ki, w->cmd, w->argc, w->argv);
+	size_t n = ki.n;
+	if (n > 1 && (strcmp(w->cmd->name, "blmove") == 0 ||
+		      strcmp(w->cmd->name, "brpoplpush") == 0))
+		n = 1; /* the source only */
+	for (size_t i = 0; i < n; i++) {
+		const struct ap_arg *k = &w->argv[ki.idx[i]];
+		int sh = ap_shard_of_key(s->srv, k->p, k->len);
+		struct span_reg_msg *rm = ap_calloc(1, sizeof(*rm) + k->len);
+		rm->m.home = (uint16_t)s->id;
+		rm->m.run = span_reg_run;
+		rm->home = s->id;
+		rm->db = c->db_idx;
+		rm->client_id = c->id;
+		rm->gen = w->gen;
+		rm->klen = k->len;
+		memcpy(rm->key, k->p, k->len);
+		w->reg_mask[sh / 64] |= 1ull << (sh % 64);
+		if (sh == s->id)
+			span_reg_run(s, &rm->m);
+		else
+			ap_shard_send(s, sh, &rm->m);
+	}
+	ap_keyidx_deinit(&ki);
+}
+
+/* Drops c's notify waiters wherever they were registered. */
+static void span_unregister(struct ap_shard *s, struct ap_client *c)
+{
+	struct ap_span_wait *w = c->span_wait;
+	for (int sh = 0; sh < s->srv->nshards; sh++) {
+		if (!(w->reg_mask[sh / 64] >> (sh % 64) & 1))
+			continue;
+		if (sh == s->id) {
+			ap_blk_notify_drop(s, c->id);
+			continue;
+		}
+		struct span_drop_msg *dm = ap_calloc(1, sizeof(*dm));
+		dm->m.home = (uint16_t)s->id;
+		dm->m.run = span_drop_run;
+		dm->client_id = c->id;
+		ap_shard_send(s, sh, &dm->m);
+	}
+	memset(w->reg_mask, 0, sizeof(w->reg_mask));
+}
+
 static void span_park(struct ap_shard *s, struct gather_op *op)
 {
 	struct ap_client *c = op->c;
@@ -797,10 +888,22 @@ static void span_park(struct ap_shard *s, struct gather_op *op)
 		ap_client_msg_back(c);
 		return;
 	}
-	c->span_wait->next_try_ms = s->now_ms + AP_SPAN_BLOCK_RETRY_MS;
+	c->span_wait->next_try_ms = s->now_ms + AP_SPAN_BLOCK_POLL_MS;
 	c->span_next = s->span_waiters;
 	s->span_waiters = c;
 	c->inflight--; /* the client stays WAITING, on the list */
+	span_register(s, c);
+}
+
+void ap_xshard_span_wake(struct ap_shard *home, uint64_t client_id,
+			 uint64_t gen)
+{
+	for (struct ap_client *c = home->span_waiters; c; c = c->span_next) {
+		if (c->id == client_id && c->span_wait->gen == gen) {
+			c->span_wait->next_try_ms = 0; /* this tick */
+			return;
+		}
+	}
 }
 
 void ap_xshard_span_retry(struct ap_shard *s)
@@ -816,6 +919,7 @@ void ap_xshard_span_retry(struct ap_shard *s)
 		}
 		*pp = c->span_next;
 		c->span_next = NULL;
+		span_unregister(s, c);
 		c->inflight++; /* the retry's reference (span_start's is its
 				  own) */
 		span_start(c, w->cmd, w->argc, w->argv, expired);
@@ -831,6 +935,7 @@ void ap_xshard_span_gone(struct ap_shard *s, struct ap_client *c)
 	if (!*pp)
 		return; /* a retry is in flight: it cleans up */
 	*pp = c->span_next;
+	span_unregister(s, c);
 	ap_free(c->span_wait->argv);
 	ap_free(c->span_wait);
 	c->span_wait = NULL;

@@ -225,3 +225,40 @@ def test_zadd_wakes_bzpopmin(apiary, shard):
     wait_blocked(adder, 1)
     adder.zadd(k, {"x": 1, "y": 2})
     assert get() == [k.encode(), [[b"y", b"2"]]]
+
+
+def test_spanning_waiters_wake_on_push_and_take_turns(make_server):
+    """BLMOVEs from a list on shard 0 to lists on shard 1 (spanning
+    transactions) wake when a push lands on shard 0, from any connection:
+    20 pushes feed 4 waiters 5 times each, nothing is lost or doubled, and
+    the waiters' notify registrations do not pile up on the owner shard
+    (blocked_clients returns to 0 at the end)."""
+    srv = make_server(shards=2)
+    src = key_on(0, "src", 2)
+    dsts = [key_on(1, "dst%d" % i, 2) for i in range(4)]
+    c = srv.client()
+    got = {d: [] for d in dsts}
+
+    def mover(d):
+        w = srv.client()
+        for _ in range(5):
+            v = w.blmove(src, d, 10, "LEFT", "RIGHT")
+            assert v is not None, "a BLMOVE timed out"
+            got[d].append(v)
+
+    threads = [threading.Thread(target=mover, args=(d,)) for d in dsts]
+    for t in threads:
+        t.start()
+    for i in range(20):
+        wait_blocked(c, 1)
+        c.rpush(src, "v%d" % i)
+        time.sleep(0.005)
+    for t in threads:
+        t.join(30)
+        assert not t.is_alive(), "a waiter is still blocked"
+    moved = sorted(v for d in dsts for v in got[d])
+    assert moved == sorted(b"v%d" % i for i in range(20))
+    for d in dsts:
+        assert c.lrange(d, 0, -1) == got[d]
+    assert c.exists(src) == 0
+    assert blocked_count(c) == 0
