@@ -469,9 +469,9 @@ static const struct directive directives[] = {
 	/* persistence */
 	{.name = "save", .type = DT_SPECIAL, .flags = DF_WORDS, FIELD(save),
 	 .def_str = "", .parse = save_parse, .format = save_format},
-	/* appendonly takes effect at start (CONFIG SET would need a log
-	 * rewrite to start from the data in memory) */
-	D_BOOL("appendonly", DF_IMMUTABLE, appendonly, 0),
+	/* appendonly: CONFIG SET yes starts the log with a rewrite of the
+	 * data in memory, no stops it (shards/psnap.c, plog.c) */
+	D_BOOL("appendonly", 0, appendonly, 0),
 	D_STR("appenddirname", DF_IMMUTABLE, appenddirname, "appendonlydir",
 	      appenddirname_check),
 	D_BOOL("aof-load-truncated", 0, aof_load_truncated, 1),

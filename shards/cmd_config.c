@@ -67,7 +67,14 @@ static void cmd_config_get(struct ap_cmd_ctx *c)
 static void config_apply(struct ap_shard *s, struct ap_fanout *f)
 {
 	AP_ASSERT(f->argc == 1 && f->argv[0].len == sizeof(s->cfg));
+	bool aof_was = s->cfg.appendonly;
 	memcpy(&s->cfg, f->argv[0].p, sizeof(s->cfg));
+	/* appendonly no: the log stops after what it holds. yes: shard 0's
+	 * cron starts the rewrite that opens every shard's log (psnap.c). */
+	if (aof_was && !s->cfg.appendonly) {
+		atomic_store(&s->srv->aof_enabled, 0);
+		ap_plog_stop(s, false);
+	}
 	ap_keyspace_set_active_expire(s->ks, s->cfg.active_expire);
 	if (s->plog.on) {
 		s->plog.always = strcmp(s->cfg.appendfsync, "always") == 0;

@@ -436,6 +436,10 @@ static void info_persistence(struct text *t, struct ap_shard *home,
 	long long last_s =
 		snaps ? (long long)(atomic_load(&srv->snap_last_ms) / 1000)
 		      : -1;
+	/* Changes after the last snapshot's cut (exact there, psnap.c). */
+	unsigned long long dirty = SNAP_SUM(f, ks.dirty);
+	unsigned long long at_save = atomic_load(&srv->dirty_at_save);
+	unsigned long long changes = dirty > at_save ? dirty - at_save : 0;
 	text_addf(t,
 		  "# Persistence\r\n"
 		  "loading:0\r\n"
@@ -460,8 +464,7 @@ static void info_persistence(struct text *t, struct ap_shard *home,
 		  "aof_last_bgrewrite_status:%s\r\n"
 		  "aof_rewrites:%llu\r\n"
 		  "aof_last_write_status:%s\r\n",
-		  SNAP_SUM(f, ks.dirty), busy,
-		  (long long)atomic_load(&srv->lastsave_s),
+		  changes, busy, (long long)atomic_load(&srv->lastsave_s),
 		  status ? "err" : "ok", last_s, snaps,
 		  home->cfg.appendonly ? 1 : 0, busy && home->cfg.appendonly,
 		  sched && home->cfg.appendonly,

@@ -184,6 +184,11 @@ void ap_plog_exec_commit(struct ap_shard *s, uint64_t txid,
 	struct ap_plog_side *sd = *pp;
 	AP_ASSERT(sd != NULL && l->xlog == NULL);
 	*pp = sd->next;
+	if (!l->on && !l->stopping) { /* appendonly went off meanwhile */
+		ap_persist_enc_deinit(&sd->enc);
+		ap_free(sd);
+		return;
+	}
 	uint16_t ids[AP_SHARDS_MAX];
 	unsigned n = mask_ids(s, mask, ids);
 	AP_ASSERT(n > 0);
@@ -414,6 +419,10 @@ void ap_plog_tick(struct ap_shard *s)
 	struct ap_plog *l = &s->plog;
 	if (l->inflight)
 		return;
+	if (AP_UNLIKELY(l->stopping) && ap_plog_drained(s)) {
+		ap_plog_close(s); /* everything recorded is on disk */
+		return;
+	}
 	if (AP_UNLIKELY(l->err) && s->now_ms < l->retry_ms)
 		return;
 	if (l->out.b.len > l->out_done) { /* a retry after an error */
@@ -452,7 +461,7 @@ bool ap_plog_drained(const struct ap_shard *s)
 bool ap_plog_busy(const struct ap_shard *s)
 {
 	const struct ap_plog *l = &s->plog;
-	return l->on &&
+	return (l->on || l->stopping) &&
 	       (l->inflight || l->cur.b.len > 0 || l->out.b.len > l->out_done ||
 		l->msg_head || l->held_head);
 }
@@ -489,6 +498,7 @@ int ap_plog_open(struct ap_shard *s, uint64_t seq, bool fresh, char *err,
 		return -e;
 	}
 	memcpy(l->path, path, sizeof(path));
+	ap_persist_enc_clear(&l->cur); /* nothing of an earlier log */
 	l->fd = fd;
 	l->seq = seq;
 	ap_keyspace_set_expire_hook(s->ks, on_expire, s);
@@ -513,7 +523,7 @@ void ap_plog_close(struct ap_shard *s)
 {
 	struct ap_plog *l = &s->plog;
 	/* Everything recorded goes out, synchronously: the loop is done. */
-	for (int i = 0; i < 1000 && l->on && ap_plog_busy(s); i++) {
+	for (int i = 0; i < 1000 && ap_plog_busy(s); i++) {
 		ap_plog_tick(s);
 		ap_net_loop_run_once(s->loop, l->inflight ? 10000 : 0);
 		s->now_ms = ap_unix_ms();
@@ -526,11 +536,29 @@ void ap_plog_close(struct ap_shard *s)
 			       l->path, strerror(errno));
 		close(l->fd);
 		l->fd = -1;
+		if (l->remove_at_close && unlink(l->path) < 0)
+			ap_log(AP_LOG_WARNING, "shard %d: cannot remove %s: %s",
+			       s->id, l->path, strerror(errno));
 	}
 	if (l->err)
 		atomic_fetch_sub(&s->srv->persist_errors, 1);
 	l->err = 0;
 	l->on = false;
+	l->stopping = false;
+	l->remove_at_close = false;
+}
+
+void ap_plog_stop(struct ap_shard *s, bool remove)
+{
+	struct ap_plog *l = &s->plog;
+	if (!l->on)
+		return;
+	l->on = false;
+	l->stopping = true;
+	l->remove_at_close = remove;
+	ap_keyspace_set_expire_hook(s->ks, NULL, NULL);
+	if (ap_plog_drained(s))
+		ap_plog_close(s);
 }
 
 void ap_plog_deinit(struct ap_shard *s)

@@ -59,6 +59,8 @@ struct rw_slot {
 	bool started;	   /* the shard made its cut */
 	bool log_switched; /* ... and writes its new log */
 	uint64_t bytes;	   /* of its base */
+	uint64_t dirty;	   /* its change count at the cut */
+	bool drop_log;	   /* a first log that must not count */
 	int err;	   /* 0, or why the shard's part failed */
 };
 
@@ -73,7 +75,13 @@ struct ap_rewrite {
 	struct ap_client *client; /* waiting for the reply, or NULL */
 	bool wait_done;		  /* SAVE: reply when complete */
 	bool aof;		  /* BGREWRITEAOF (for the reply's words) */
-	uint64_t base_bytes;	  /* written by the shards (their reports) */
+	/* The shards logged before the cut (the manifest names old logs);
+	 * else a shard whose config says appendonly opens its first log at
+	 * the cut, and the manifest names it once the bases are done
+	 * (CONFIG SET appendonly yes, as Redis: the log starts with a
+	 * rewrite). */
+	bool had_logs;
+	uint64_t base_bytes; /* written by the shards (their reports) */
 	struct ap_txn *t;
 	int cuts_left; /* step 2 answers still to come */
 	int started;   /* shards that made their cut */
@@ -299,7 +307,19 @@ static int cut_make(struct ap_shard *s, struct ap_rewrite *rw)
 	p->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (p->fd < 0)
 		return -errno;
-	if (l->on) {
+	sl->dirty = ap_keyspace_stats(s->ks)->dirty;
+	if (l->stopping) /* appendonly turned off, and drained */
+		ap_plog_close(s);
+	if (!l->on && s->cfg.appendonly && !rw->had_logs) {
+		char err[256];
+		int rc = ap_plog_open(s, p->seq, true, err, sizeof(err));
+		if (rc < 0) {
+			ap_log(AP_LOG_WARNING, "shard %d: %s", s->id, err);
+			snap_close(s, true);
+			return rc;
+		}
+		sl->log_switched = true;
+	} else if (l->on) {
 		char err[256];
 		int old_fd = l->fd;
 		uint64_t old_seq = l->seq;
@@ -335,7 +355,7 @@ void ap_psnap_cut_check(struct ap_shard *s)
 {
 	struct ap_psnap *p = &s->psnap;
 	struct rw_msg *rm = p->cut_pending;
-	if (!rm || (s->plog.on && !ap_plog_drained(s)))
+	if (!rm || ((s->plog.on || s->plog.stopping) && !ap_plog_drained(s)))
 		return;
 	if (ap_keyspace_snap_busy(s->ks))
 		return; /* an aborted snapshot still settling */
@@ -399,6 +419,75 @@ static void reply_client(struct ap_rewrite *rw, const char *err, const char *ok)
 	ap_client_msg_back(c);
 }
 
+/* A shard drops the first log it opened at a failed cut (see
+ * first_logs_settle). */
+struct log_drop_msg {
+	struct ap_msg m;
+	uint64_t seq;
+};
+
+static void log_drop_run(struct ap_shard *s, struct ap_msg *m)
+{
+	struct log_drop_msg *dm = (struct log_drop_msg *)m;
+	if (s->plog.on && s->plog.seq == dm->seq)
+		ap_plog_stop(s, true);
+	ap_free(dm);
+}
+
+/* A rewrite that may have opened the shards' first logs (appendonly
+ * turned on at run time) is about to name its files: the logs count only
+ * if every shard opened one and no shard failed; otherwise none is named
+ * (the manifest keeps the data set without logs). */
+static void first_logs_check(struct ap_server *srv, struct ap_rewrite *rw,
+			     int err)
+{
+	bool all = true;
+	for (int i = 0; i < srv->nshards; i++)
+		all &= rw->slots[i].log_switched;
+	if (all && !err)
+		return;
+	for (int i = 0; i < srv->nshards; i++) {
+		rw->slots[i].drop_log = rw->slots[i].log_switched;
+		rw->slots[i].log_switched = false;
+	}
+}
+
+/* ... and once the manifest is written: on success the logs count from
+ * now on; otherwise the shards stop them and the cron tries again. */
+static void first_logs_settle(struct ap_shard *home, struct ap_rewrite *rw,
+			      bool ok)
+{
+	struct ap_server *srv = home->srv;
+	bool named = false, dropped = false;
+	for (int i = 0; i < srv->nshards; i++) {
+		named |= rw->slots[i].log_switched;
+		dropped |= rw->slots[i].drop_log;
+	}
+	if (named && ok) {
+		atomic_store(&srv->aof_enabled, 1);
+		ap_log(AP_LOG_NOTICE, "The append-only log is on");
+		return;
+	}
+	if (named) /* the manifest could not name them */
+		for (int i = 0; i < srv->nshards; i++)
+			rw->slots[i].drop_log = rw->slots[i].log_switched;
+	else if (!dropped)
+		return;
+	for (int i = 0; i < srv->nshards; i++) {
+		if (!rw->slots[i].drop_log)
+			continue;
+		srv->mstate[i].first = srv->mstate[i].last = 0;
+		struct log_drop_msg *dm = ap_calloc(1, sizeof(*dm));
+		dm->m.home = (uint16_t)home->id;
+		dm->m.run = log_drop_run;
+		dm->seq = rw->slots[i].seq;
+		if (i == home->id)
+			log_drop_run(home, &dm->m);
+		else
+			ap_shard_send(home, i, &dm->m);
+	}
+}
+
 /* Step 5: every shard that started is done (or failed). */
 static void rewrite_complete(struct ap_shard *home, struct ap_rewrite *rw)
 {
@@ -408,6 +497,8 @@ static void rewrite_complete(struct ap_shard *home, struct ap_rewrite *rw)
 	for (int i = 0; i < srv->nshards; i++)
 		if (rw->slots[i].err)
 			err = rw->slots[i].err;
+	if (!rw->had_logs)
+		first_logs_check(srv, rw, err);
 	int rc = err ? -err : write_manifest(rw, true);
 	for (int i = 0; i < srv->nshards; i++) {
 		struct rw_slot *sl = &rw->slots[i];
@@ -430,6 +521,8 @@ static void rewrite_complete(struct ap_shard *home, struct ap_rewrite *rw)
 				ms[i].last = sl->seq;
 		}
 	}
+	if (!rw->had_logs)
+		first_logs_settle(home, rw, rc == 0);
 	int64_t took = ap_unix_ms() - rw->start_ms;
 	if (rc == 0)
 		atomic_store(&srv->aof_base_size, rw->base_bytes);
@@ -478,15 +571,19 @@ static void cut_back(struct ap_shard *home, struct ap_msg *m)
 	if (--rw->cuts_left > 0)
 		return;
 	int err = 0;
+	uint64_t dirty = 0;
 	for (int i = 0; i < srv->nshards; i++) {
 		if (rw->slots[i].err)
 			err = rw->slots[i].err;
 		rw->started += rw->slots[i].started;
+		dirty += rw->slots[i].dirty;
 	}
+	/* Exact: the save rules count changes after this instant. */
+	atomic_store(&srv->dirty_at_save, dirty);
 	/* Step 3: the new logs are named before anything is written to
 	 * them. If this fails, the shards stop logging into unnamed files:
 	 * the log's error path (MISCONF) takes over. */
-	if (srv->cfg.appendonly) {
+	if (rw->had_logs) {
 		int rc = write_manifest(rw, false);
 		if (rc < 0) {
 			err = -rc;
@@ -550,11 +647,7 @@ bool ap_psnap_start(struct ap_shard *home, struct ap_client *c, bool aof,
 	rw->wait_done = wait_done;
 	rw->start_ms = ap_unix_ms();
 	atomic_store(&srv->snap_try_ms, rw->start_ms);
-	uint64_t dirty = 0;
-	for (int i = 0; i < srv->nshards; i++)
-		dirty += atomic_load_explicit(&srv->shards[i].pub_dirty,
-					      memory_order_relaxed);
-	atomic_store(&srv->dirty_at_save, dirty);
+	rw->had_logs = atomic_load(&srv->aof_enabled);
 	rw->slots = ap_calloc((size_t)srv->nshards, sizeof(*rw->slots));
 	rw->msgs = ap_calloc(2 * (size_t)srv->nshards, sizeof(*rw->msgs));
 	for (int i = 0; i < srv->nshards; i++) {
@@ -646,7 +739,8 @@ void ap_psnap_cron(struct ap_shard *s)
 		aof += atomic_load_explicit(&srv->shards[i].pub_aof_size,
 					    memory_order_relaxed);
 	}
-	uint64_t changed = dirty - atomic_load(&srv->dirty_at_save);
+	uint64_t at_save = atomic_load(&srv->dirty_at_save);
+	uint64_t changed = dirty > at_save ? dirty - at_save : 0;
 	int64_t since_s = now / 1000 - atomic_load(&srv->lastsave_s);
 	if (s->cfg.save[0] && changed > 0 &&
 	    save_rule_met(s->cfg.save, since_s, changed)) {
@@ -656,6 +750,13 @@ void ap_psnap_cron(struct ap_shard *s)
 		return;
 	}
 	uint64_t base = atomic_load(&srv->aof_base_size);
+	if (s->cfg.appendonly && !atomic_load(&srv->aof_enabled)) {
+		ap_log(AP_LOG_NOTICE,
+		       "Turning the append-only log on: a rewrite of the data "
+		       "in memory starts it");
+		(void)ap_psnap_start(s, NULL, true, false);
+		return;
+	}
 	int pct = s->cfg.auto_aof_rewrite_pct;
 	uint64_t total = base + aof;
 	if (s->cfg.appendonly && pct > 0 &&

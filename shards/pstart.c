@@ -70,6 +70,7 @@ int ap_persist_server_prepare(struct ap_server *srv, char *err, size_t err_size)
 		 srv->cfg.dir, srv->cfg.appenddirname);
 	srv->mstate = ap_calloc((size_t)srv->nshards, sizeof(*srv->mstate));
 	atomic_store(&srv->lastsave_s, ap_unix_ms() / 1000);
+	atomic_store(&srv->aof_enabled, srv->cfg.appendonly);
 	/* The directory is made when something is written there: at start
 	 * with appendonly, else by the first snapshot. */
 	if (srv->cfg.appendonly && mkdir(srv->persist_dir, 0755) < 0 &&

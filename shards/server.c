@@ -414,7 +414,7 @@ static void *shard_main(void *arg)
 		if (AP_UNLIKELY(s->paused_clients))
 			ap_client_pause_check(s);
 		ap_client_run_pending(s);
-		if (s->plog.on)
+		if (s->plog.on | s->plog.stopping)
 			ap_plog_tick(s);
 		bool snap = AP_UNLIKELY(ap_psnap_busy(s));
 		if (snap)
@@ -452,7 +452,7 @@ static void *shard_main(void *arg)
 	/* Stop: what the log holds goes to disk, then clients close and the
 	 * loop delivers the closes. */
 	ap_psnap_stop(s);
-	if (s->plog.on)
+	if (s->plog.on | s->plog.stopping)
 		ap_plog_close(s);
 	for (struct ap_client *c = s->clients; c; c = c->next)
 		ap_client_close(c, true);

@@ -112,6 +112,10 @@ struct ap_plog {
 	uint64_t durable;     /* what held replies wait for (always) */
 	uint64_t sync_target; /* an fsync alone in flight covers this */
 	bool wrote;	      /* records appended since the last message */
+	/* appendonly turned off: what is recorded still goes out, then the
+	 * file closes (and is removed with remove_at_close). */
+	bool stopping;
+	bool remove_at_close;
 	int64_t last_sync_ms;
 	/* Faults: the errno of the failing write (0 when fine) and when to
 	 * retry it. */
@@ -482,10 +486,11 @@ struct ap_server {
 	struct ap_persist_plan *plan;	  /* what to load at start, or NULL */
 	struct ap_persist_mstate *mstate; /* [nshards] */
 	struct ap_rewrite *rewrite;	  /* the one running (its home's) */
-	bool manifest_broken;	      /* a rewrite could not name its logs */
-	_Atomic int snap_busy;	      /* a snapshot/rewrite is running */
-	_Atomic int snap_scheduled;   /* BGSAVE SCHEDULE */
-	_Atomic int64_t lastsave_s;   /* LASTSAVE */
+	bool manifest_broken;	    /* a rewrite could not name its logs */
+	_Atomic int snap_busy;	    /* a snapshot/rewrite is running */
+	_Atomic int aof_enabled;    /* the shards log (appendonly, in effect) */
+	_Atomic int snap_scheduled; /* BGSAVE SCHEDULE */
+	_Atomic int64_t lastsave_s; /* LASTSAVE */
 	_Atomic int64_t snap_last_ms; /* the last one took */
 	_Atomic int snap_status;      /* its errno, 0 when it worked */
 	_Atomic uint64_t snap_count;
@@ -788,6 +793,10 @@ int ap_plog_open(struct ap_shard *s, uint64_t seq, bool fresh, char *err,
 /* Writes out what is recorded and waits for it (the loop is stopping),
  * fsyncs and closes the file. */
 void ap_plog_close(struct ap_shard *s);
+/* Stops recording (appendonly turned off at run time, or a first log
+ * that did not count: remove): what is recorded is written out by the
+ * following ticks, then the file closes. */
+void ap_plog_stop(struct ap_shard *s, bool remove);
 /* End of a tick: submits the records of the tick (group commit). */
 void ap_plog_tick(struct ap_shard *s);
 /* Everything recorded is written and fsynced, nothing in flight. */

@@ -119,8 +119,11 @@ static bool shutdown_begin(struct ap_shard *home, struct ap_client *c,
 	int expected = 0;
 	if (!atomic_compare_exchange_strong(&srv->shutdown_busy, &expected, 1))
 		return false;
-	bool aof = home->cfg.appendonly;
-	bool snapshot = !nosave && (save || (!aof && home->cfg.save[0]));
+	bool aof = atomic_load(&srv->aof_enabled); /* the log holds all */
+	/* appendonly turned on, its first rewrite not done: finish it. */
+	bool aof_first = home->cfg.appendonly && !aof;
+	bool snapshot = !nosave && (save || aof_first ||
+				    (!aof && home->cfg.save[0]));
 	if (!snapshot) {
 		ap_log(AP_LOG_NOTICE,
 		       aof ? "Shutting down: the append-only log is written "
@@ -139,7 +142,7 @@ static bool shutdown_begin(struct ap_shard *home, struct ap_client *c,
 	}
 	sd->c = c;
 	sd->force = force;
-	sd->aof = aof;
+	sd->aof = aof || aof_first;
 	sd->started = false;
 	home->shutdown = sd;
 	if (c) {

@@ -200,3 +200,26 @@ def test_shutdown_errors(tmp_path):
     c.close()
     assert s.alive()
     s.stop()
+
+
+def test_no_extra_save_after_save(tmp_path):
+    """The changes a save covers are counted at its cut, exactly: right
+    after writes and a SAVE, a `save 1 1` rule finds nothing to save
+    (rdb_changes_since_last_save is 0), and the next write counts 1."""
+    s = start(tmp_path, "--save", "1 1", "--hz", "100")
+    c = s.client()
+    fill(c, 300)
+    assert c.save() is True
+    assert c.info("persistence")["rdb_changes_since_last_save"] == 0
+    saves = c.info("persistence").get("rdb_saves")
+    t0 = c.lastsave()
+    time.sleep(2.5)
+    info = c.info("persistence")
+    assert info["rdb_changes_since_last_save"] == 0
+    assert c.lastsave() == t0, "a save ran with nothing to save"
+    if saves is not None:
+        assert info["rdb_saves"] == saves
+    c.set("one", 1)
+    assert c.info("persistence")["rdb_changes_since_last_save"] == 1
+    c.close()
+    s.stop()

@@ -419,8 +419,13 @@ START_TEST(test_persistence_config)
 	ck_assert_int_eq(load_text(&c, "appendonly no\nsave \"\"\n"), 0);
 
 	ap_config_init(&c);
-	ck_assert_int_eq(set(&c, "appendonly", "yes"), -EPERM);
+	ck_assert_int_eq(set(&c, "appendonly", "yes"), 0); /* at run time */
+	ck_assert(c.appendonly);
+	ck_assert_int_eq(set(&c, "appendonly", "maybe"), -EINVAL);
+	ck_assert(c.appendonly);
+	ck_assert_int_eq(set(&c, "appendonly", "no"), 0);
 	ck_assert(!c.appendonly);
+	ck_assert_int_eq(set(&c, "appenddirname", "x"), -EPERM);
 	ck_assert_int_eq(set(&c, "save", "3600 1 300 100"), 0);
 	ck_assert_str_eq(get1(&c, "save"), "3600 1 300 100");
 	ck_assert_int_eq(set(&c, "save", "3600 x"), -EINVAL);
@@ -428,7 +433,7 @@ START_TEST(test_persistence_config)
 	ck_assert_int_eq(set(&c, "save", "0 1"), -EINVAL);
 	ck_assert_int_eq(set(&c, "save", ""), 0);
 	ck_assert_str_eq(get1(&c, "save"), "");
-	ck_assert_int_eq(set(&c, "appendonly", "no"), -EPERM);
+	ck_assert_int_eq(set(&c, "appenddirname", "other"), -EPERM);
 }
 END_TEST
 
