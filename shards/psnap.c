@@ -508,27 +508,32 @@ static void rewrite_complete(struct ap_shard *home, struct ap_rewrite *rw)
 	if (!rw->had_logs)
 		first_logs_check(srv, rw, err);
 	int rc = err ? -err : write_manifest(rw, true);
+	struct ap_persist_unlinks old = {0};
 	for (int i = 0; i < srv->nshards; i++) {
 		struct rw_slot *sl = &rw->slots[i];
 		if (rc == 0) {
 			if (ms[i].base)
-				ap_persist_unlink(srv, AP_PERSIST_FILE_BASE,
-						  (unsigned)i, ms[i].base);
+				ap_persist_unlinks_add(&old, srv,
+						       AP_PERSIST_FILE_BASE,
+						       (unsigned)i, ms[i].base);
 			for (uint64_t q = ms[i].first; q && q <= ms[i].last;
 			     q++)
-				ap_persist_unlink(srv, AP_PERSIST_FILE_INCR,
-						  (unsigned)i, q);
+				ap_persist_unlinks_add(&old, srv,
+						       AP_PERSIST_FILE_INCR,
+						       (unsigned)i, q);
 			ms[i].base = sl->seq;
 			ms[i].first = ms[i].last =
 				sl->log_switched ? sl->seq : 0;
 		} else {
 			if (sl->started && !sl->err)
-				ap_persist_unlink(srv, AP_PERSIST_FILE_BASE,
-						  (unsigned)i, sl->seq);
+				ap_persist_unlinks_add(&old, srv,
+						       AP_PERSIST_FILE_BASE,
+						       (unsigned)i, sl->seq);
 			if (sl->log_switched)
 				ms[i].last = sl->seq;
 		}
 	}
+	ap_persist_unlinks_run(&old);
 	if (!rw->had_logs)
 		first_logs_settle(home, rw, rc == 0);
 	int64_t took = ap_unix_ms() - rw->start_ms;

@@ -24,7 +24,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -294,6 +296,51 @@ void ap_persist_unlink(const struct ap_server *srv,
 	if (unlink(path) < 0 && errno != ENOENT)
 		ap_log(AP_LOG_WARNING, "cannot remove %s: %s", path,
 		       strerror(errno));
+}
+
+void ap_persist_unlinks_add(struct ap_persist_unlinks *u,
+			    const struct ap_server *srv,
+			    enum ap_persist_file_kind kind, unsigned shard,
+			    uint64_t seq)
+{
+	if (u->n == u->cap) {
+		u->cap = u->cap ? u->cap * 2 : 8;
+		u->paths = realloc(u->paths, u->cap * sizeof(*u->paths));
+		AP_ASSERT(u->paths != NULL);
+	}
+	ap_persist_path(srv, kind, shard, seq, u->paths[u->n++]);
+}
+
+static void *unlinks_thread(void *arg)
+{
+	struct ap_persist_unlinks *u = arg;
+	for (size_t i = 0; i < u->n; i++)
+		if (unlink(u->paths[i]) < 0 && errno != ENOENT)
+			ap_log(AP_LOG_WARNING, "cannot remove %s: %s",
+			       u->paths[i], strerror(errno));
+	free(u->paths);
+	free(u);
+	return NULL;
+}
+
+void ap_persist_unlinks_run(struct ap_persist_unlinks *u)
+{
+	if (u->n == 0) {
+		free(u->paths);
+		return;
+	}
+	struct ap_persist_unlinks *own = malloc(sizeof(*own));
+	AP_ASSERT(own != NULL);
+	*own = *u;
+	u->paths = NULL;
+	u->n = u->cap = 0;
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &a, unlinks_thread, own) != 0)
+		unlinks_thread(own); /* no thread: here, then */
+	pthread_attr_destroy(&a);
 }
 
 int ap_persist_write_mstate(const struct ap_server *srv,

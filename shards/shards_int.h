@@ -743,6 +743,19 @@ void ap_persist_path(const struct ap_server *srv,
 		     enum ap_persist_file_kind kind, unsigned shard,
 		     uint64_t seq, char *buf);
 /* Removes a data set file (a warning if that fails, unless it is gone). */
+/* Files removed in a background thread: unlinking a big base can take
+ * a hundred milliseconds on ext4 (freeing its extents), which a shard
+ * must not spend between requests. Add paths, then run (which takes
+ * them over). */
+struct ap_persist_unlinks {
+	char (*paths)[AP_PERSIST_PATH_SIZE];
+	size_t n, cap;
+};
+void ap_persist_unlinks_add(struct ap_persist_unlinks *u,
+			    const struct ap_server *srv,
+			    enum ap_persist_file_kind kind, unsigned shard,
+			    uint64_t seq);
+void ap_persist_unlinks_run(struct ap_persist_unlinks *u);
 void ap_persist_unlink(const struct ap_server *srv,
 		       enum ap_persist_file_kind kind, unsigned shard,
 		       uint64_t seq);
