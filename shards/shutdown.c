@@ -122,8 +122,8 @@ static bool shutdown_begin(struct ap_shard *home, struct ap_client *c,
 	bool aof = atomic_load(&srv->aof_enabled); /* the log holds all */
 	/* appendonly turned on, its first rewrite not done: finish it. */
 	bool aof_first = home->cfg.appendonly && !aof;
-	bool snapshot = !nosave && (save || aof_first ||
-				    (!aof && home->cfg.save[0]));
+	bool snapshot =
+		!nosave && (save || aof_first || (!aof && home->cfg.save[0]));
 	if (!snapshot) {
 		ap_log(AP_LOG_NOTICE,
 		       aof ? "Shutting down: the append-only log is written "
