@@ -23,6 +23,7 @@
 #include "core/base.h"
 #include "core/config.h"
 #include "core/keyspace.h"
+#include "core/limits.h"
 #include "core/reply.h"
 
 struct ap_arg {
@@ -68,6 +69,34 @@ enum ap_cmd_split {
 struct ap_cmd_ctx;
 struct ap_cmd_prop_ops;
 typedef void ap_cmd_fn(struct ap_cmd_ctx *c);
+
+/*
+ * Streamed replies (docs/architecture.md "Streamed replies"). A read
+ * command whose reply would hold more than AP_REPLY_STREAM_MIN elements
+ * (SMEMBERS of a huge set) may, when its executor allows it
+ * (ctx->may_stream), write the reply's header and a first step and hand
+ * the rest to ctx->stream. The executor calls step once per loop tick
+ * (the shard's other clients are served in between) until it returns
+ * true, then free; or free alone when the client went away. The bytes
+ * are exactly those of the same reply written in one go at the instant
+ * the command ran: the executor keeps the key (entry) unchanged,
+ * undeleted and unexpired until free (a lock on the key and
+ * ap_entry_pin_set). The state belongs to the stream and points into
+ * the key's value, never into the command's arguments.
+ */
+/* Writes the reply's next elements into r: at most `budget` of them,
+ * and none once AP_REPLY_STREAM_BUDGET_BYTES were written by this call
+ * (at least one). Returns true when the reply is complete. */
+typedef bool ap_cmd_stream_step_fn(void *state, struct ap_reply *r,
+				   size_t budget);
+/* Frees the state, whether the reply is complete or not. */
+typedef void ap_cmd_stream_free_fn(void *state);
+struct ap_cmd_stream {
+	ap_cmd_stream_step_fn *step; /* NULL: the reply is complete */
+	ap_cmd_stream_free_fn *free;
+	void *state;
+	struct ap_entry *entry; /* the key being read */
+};
 /* Key positions of a movable-keys command (ZUNIONSTORE dest numkeys k...,
  * LMPOP numkeys k..., SORT ... STORE dest): writes at most max argv
  * indexes into idx and returns the count. Malformed arguments give the
@@ -134,7 +163,50 @@ struct ap_cmd_ctx {
 	const struct ap_cmd_prop_ops *prop;
 	void *prop_arg;
 	bool propagated;
+	/* Streamed replies (see struct ap_cmd_stream). In: the executor can
+	 * step a stream (false in MULTI/EXEC, scratch keyspaces, blocking
+	 * retries, tests unless set). Out: stream.step is set when the
+	 * command wrote only the start of its reply. */
+	bool may_stream;
+	struct ap_cmd_stream stream;
 };
+
+/* Whether a reply of n elements is to be streamed (the command then
+ * allocates its stream state and calls ap_cmd_stream_start). */
+static inline bool ap_cmd_stream_wanted(const struct ap_cmd_ctx *c, size_t n)
+{
+	return c->may_stream && n > AP_REPLY_STREAM_MIN;
+}
+
+/* Whether a step that began when r's output held `start` bytes and has
+ * written `done` elements may write one more, `budget` being its
+ * allowance (see ap_cmd_stream_step_fn). */
+static inline bool ap_cmd_stream_more(const struct ap_reply *r, size_t start,
+				      size_t done, size_t budget)
+{
+	return done < budget &&
+	       (done == 0 ||
+		r->out->len - start < AP_REPLY_STREAM_BUDGET_BYTES);
+}
+
+/* After the header: writes the first step of a streamed reply; when that
+ * completed it, frees the state; else hands it to the executor
+ * (c->stream) for the steps to come. e is the key's entry. */
+static inline void ap_cmd_stream_start(struct ap_cmd_ctx *c,
+				       ap_cmd_stream_step_fn *step,
+				       ap_cmd_stream_free_fn *free_fn,
+				       void *state, struct ap_entry *e)
+{
+	AP_ASSERT(c->may_stream && c->stream.step == NULL && e != NULL);
+	if (step(state, c->r, AP_REPLY_STREAM_BUDGET)) {
+		free_fn(state);
+		return;
+	}
+	c->stream.step = step;
+	c->stream.free = free_fn;
+	c->stream.state = state;
+	c->stream.entry = e;
+}
 
 /* The recorder behind ctx->prop. */
 struct ap_cmd_prop_ops {

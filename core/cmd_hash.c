@@ -303,26 +303,82 @@ enum all_what {
 	ALL_PAIRS = 3,
 };
 
+/* HKEYS, HVALS, HGETALL of a huge hash, streamed (struct
+ * ap_cmd_stream): the pairs left and a walk open across steps (a
+ * hashtable's rehash is paused meanwhile; the executor keeps writers
+ * away). */
+struct all_stream {
+	struct ap_hobj_iter it;
+	enum all_what what;
+	size_t left;
+};
+
+/* ap_cmd_stream_step_fn of HKEYS/HVALS/HGETALL: the next pairs, in the
+ * order reply_all writes them in one go. */
+static bool all_step(void *state, struct ap_reply *r, size_t budget)
+{
+	struct all_stream *as = state;
+	struct ap_hobj_pair p;
+	size_t start = r->out->len;
+
+	for (size_t done = 0;
+	     as->left > 0 && ap_cmd_stream_more(r, start, done, budget);
+	     done++) {
+		bool more = ap_hobj_iter_next(&as->it, &p);
+
+		AP_ASSERT(more); /* the hash cannot change under the stream */
+		if (as->what & ALL_KEYS)
+			ap_reply_bulk(r, p.f, p.flen);
+		if (as->what & ALL_VALUES)
+			ap_reply_bulk(r, p.v, p.vlen);
+		as->left--;
+	}
+	return as->left == 0;
+}
+
+/* ap_cmd_stream_free_fn of HKEYS/HVALS/HGETALL: ends the walk. */
+static void all_free(void *state)
+{
+	struct all_stream *as = state;
+
+	ap_hobj_iter_deinit(&as->it);
+	ap_free(as);
+}
+
 /*
  * HKEYS, HVALS, HGETALL: every field, value, or pair of argv[1]. Pairs
- * are a map in RESP3 (flat array in RESP2); a missing key is empty.
+ * are a map in RESP3 (flat array in RESP2); a missing key is empty. A
+ * huge hash's reply is streamed when the executor allows it.
  */
 static void reply_all(struct ap_cmd_ctx *c, enum all_what what)
 {
 	struct ap_hobj h;
-	bool found;
 	struct ap_hobj_iter it;
 	struct ap_hobj_pair p;
+	struct ap_entry *e = lookup(c, AP_LK_READ);
 
-	if (!hash_read(c, &h, &found))
+	if (!check_hash(c, e))
 		return;
-	size_t n = found ? ap_hobj_len(&h) : 0;
+	size_t n = 0;
+	if (e != NULL) {
+		h = hobj_of(e);
+		n = ap_hobj_len(&h);
+	}
 	if (what == ALL_PAIRS)
 		ap_reply_map(c->r, n);
 	else
 		ap_reply_array(c->r, n);
-	if (!found)
+	if (e == NULL)
 		return;
+	if (ap_cmd_stream_wanted(c, n)) {
+		struct all_stream *as = ap_malloc(sizeof(*as));
+
+		as->what = what;
+		as->left = n;
+		ap_hobj_iter_init(&as->it, &h);
+		ap_cmd_stream_start(c, all_step, all_free, as, e);
+		return;
+	}
 	ap_hobj_iter_init(&it, &h);
 	while (ap_hobj_iter_next(&it, &p)) {
 		if (what & ALL_KEYS)

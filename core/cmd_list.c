@@ -273,7 +273,63 @@ static size_t clamp_range(long long start, long long stop, size_t len,
 	return (size_t)(stop - start + 1);
 }
 
-/* LRANGE key start stop: the elements in the clamped range. */
+/* LRANGE of a huge range, streamed (struct ap_cmd_stream): the list
+ * (ref points into itself, so the state never moves), a walk, the index
+ * of the next element and how many are left. Between steps the walk
+ * stays open on a raw node; when it stands on a node decompressed on
+ * loan (list-compress-depth), another reader may take the loan back
+ * meanwhile, so the step ends the walk (ap_list_iter_done) and the next
+ * one seeks from `next`. The executor keeps writers away. */
+struct lrange_stream {
+	struct ap_list_ref ref;
+	struct ap_list_iter it;
+	bool open; /* it stands on element `next` */
+	size_t next;
+	size_t left;
+};
+
+/* ap_cmd_stream_step_fn of LRANGE: the next elements, as cmd_lrange
+ * writes them in one go. */
+static bool lrange_step(void *state, struct ap_reply *r, size_t budget)
+{
+	struct lrange_stream *ls = state;
+	char buf[AP_LP_INTBUF_SIZE];
+	size_t start = r->out->len, len;
+
+	if (!ls->open) {
+		ap_list_iter_init(&ls->it, ls->ref.l, (long long)ls->next,
+				  true);
+		ls->open = true;
+	}
+	for (size_t done = 0;
+	     ls->left > 0 && ap_cmd_stream_more(r, start, done, budget);
+	     done++) {
+		AP_ASSERT(ap_list_iter_valid(&ls->it));
+		const char *el = ap_list_iter_get(&ls->it, &len, buf);
+		ap_reply_bulk(r, el, len);
+		ls->next++;
+		if (--ls->left > 0)
+			ap_list_iter_next(&ls->it);
+	}
+	if (ls->left == 0 || ap_list_iter_transient(&ls->it)) {
+		ap_list_iter_done(&ls->it);
+		ls->open = false;
+	}
+	return ls->left == 0;
+}
+
+/* ap_cmd_stream_free_fn of LRANGE: ends the walk (its loan, if any). */
+static void lrange_free(void *state)
+{
+	struct lrange_stream *ls = state;
+
+	if (ls->open)
+		ap_list_iter_done(&ls->it);
+	ap_free(ls);
+}
+
+/* LRANGE key start stop: the elements in the clamped range. A huge
+ * range is streamed when the executor allows it. */
 static void cmd_lrange(struct ap_cmd_ctx *c)
 {
 	long long start, stop;
@@ -289,6 +345,16 @@ static void cmd_lrange(struct ap_cmd_ctx *c)
 	ap_reply_array(c->r, n);
 	if (n == 0)
 		return;
+	if (ap_cmd_stream_wanted(c, n)) {
+		struct lrange_stream *ls = ap_malloc(sizeof(*ls));
+
+		open_entry(c, e, &ls->ref);
+		ls->open = false;
+		ls->next = from;
+		ls->left = n;
+		ap_cmd_stream_start(c, lrange_step, lrange_free, ls, e);
+		return;
+	}
 	struct ap_list_ref ref;
 	struct ap_list_iter it;
 	open_entry(c, e, &ref);

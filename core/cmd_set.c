@@ -207,7 +207,47 @@ static void cmd_smismember(struct ap_cmd_ctx *c)
 							  c->argv[i].len));
 }
 
-/* SMEMBERS key: every member (a set reply), empty for a missing key. */
+/* SMEMBERS of a huge set, streamed (struct ap_cmd_stream): the members
+ * left to write and a walk that stays open across steps (a hashtable's
+ * rehash is paused meanwhile; the executor keeps writers away). The walk
+ * points at s, so the state never moves. */
+struct members_stream {
+	struct ap_set s;
+	struct ap_set_iter it;
+	size_t left;
+};
+
+/* ap_cmd_stream_step_fn of SMEMBERS: the next members, in the order the
+ * one-go reply (reply_members) writes them. */
+static bool members_step(void *state, struct ap_reply *r, size_t budget)
+{
+	struct members_stream *ms = state;
+	struct ap_set_elem e;
+	size_t start = r->out->len;
+
+	for (size_t done = 0;
+	     ms->left > 0 && ap_cmd_stream_more(r, start, done, budget);
+	     done++) {
+		bool more = ap_set_iter_next(&ms->it, &e);
+
+		AP_ASSERT(more); /* the set cannot change under the stream */
+		reply_elem(r, &e);
+		ms->left--;
+	}
+	return ms->left == 0;
+}
+
+/* ap_cmd_stream_free_fn of SMEMBERS: ends the walk. */
+static void members_free(void *state)
+{
+	struct members_stream *ms = state;
+
+	ap_set_iter_deinit(&ms->it);
+	ap_free(ms);
+}
+
+/* SMEMBERS key: every member (a set reply), empty for a missing key. A
+ * huge set's reply is streamed when the executor allows it. */
 static void cmd_smembers(struct ap_cmd_ctx *c)
 {
 	struct ap_entry *e;
@@ -219,7 +259,17 @@ static void cmd_smembers(struct ap_cmd_ctx *c)
 		ap_reply_set(c->r, 0);
 		return;
 	}
-	ap_reply_set(c->r, ap_set_len(&s));
+	size_t n = ap_set_len(&s);
+	ap_reply_set(c->r, n);
+	if (ap_cmd_stream_wanted(c, n)) {
+		struct members_stream *ms = ap_malloc(sizeof(*ms));
+
+		ms->s = s;
+		ms->left = n;
+		ap_set_iter_init(&ms->it, &ms->s);
+		ap_cmd_stream_start(c, members_step, members_free, ms, e);
+		return;
+	}
 	reply_members(c->r, &s);
 }
 

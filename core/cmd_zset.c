@@ -761,8 +761,65 @@ static void range_reply(struct ap_cmd_ctx *c, const struct range_req *q,
 	AP_ASSERT(n == WALK_UNKNOWN || k == n);
 }
 
+/* A ZRANGE-family reply of a known length, streamed (struct
+ * ap_cmd_stream): the walk (which points at z, so the state never moves)
+ * and the members left. The executor keeps writers away. */
+struct range_stream {
+	struct ap_zset z;
+	struct ap_zset_iter it;
+	size_t left;
+	bool scores;
+};
+
+/* ap_cmd_stream_step_fn of the ZRANGE family: the next members, as
+ * range_reply writes them in one go. */
+static bool range_step(void *state, struct ap_reply *r, size_t budget)
+{
+	struct range_stream *rs = state;
+	const char *m;
+	size_t len, start = r->out->len;
+	double s;
+
+	for (size_t done = 0;
+	     rs->left > 0 && ap_cmd_stream_more(r, start, done, budget);
+	     done++) {
+		bool more = ap_zset_iter_next(&rs->it, &m, &len, &s);
+
+		AP_ASSERT(more); /* the set cannot change under the stream */
+		reply_member(r, m, len, s, rs->scores);
+		rs->left--;
+	}
+	return rs->left == 0;
+}
+
+/* ap_cmd_stream_free_fn of the ZRANGE family (a walk needs no end). */
+static void range_stream_free(void *state)
+{
+	ap_free(state);
+}
+
+/* Starts the streamed reply of a walk of n members that range_walk
+ * counted on z: the walk is opened again on the state's own handle. */
+static void range_stream_start(struct ap_cmd_ctx *c, const struct range_req *q,
+			       const struct ap_zset *z, size_t n)
+{
+	struct range_stream *rs = ap_malloc(sizeof(*rs));
+	size_t again;
+
+	rs->z = *z;
+	rs->scores = q->scores;
+	rs->left = n;
+	again = range_walk(q, &rs->z, &rs->it);
+	AP_ASSERT(again == n);
+	ap_zcmd_reply_header(c->r, n, q->scores);
+	ap_cmd_stream_start(c, range_step, range_stream_free, rs,
+			    ap_zcmd_lookup(c, q->key, AP_LK_NOTOUCH));
+}
+
 /* Runs a parsed range request: replies the members, or (dst > 0) stores
- * them at argv[dst] and replies their count. */
+ * them at argv[dst] and replies their count. A long reply of a known
+ * length (by rank or by score) is streamed when the executor allows it;
+ * a lex walk's length is known only once walked, so it is not. */
 static void range_run(struct ap_cmd_ctx *c, struct range_req *q, int dst)
 {
 	struct ap_zset z, out;
@@ -775,6 +832,10 @@ static void range_run(struct ap_cmd_ctx *c, struct range_req *q, int dst)
 	if (!ap_zcmd_zset_read(c, q->key, &z, &found))
 		return;
 	n = found ? range_walk(q, &z, &it) : 0;
+	if (dst == 0 && n != WALK_UNKNOWN && ap_cmd_stream_wanted(c, n)) {
+		range_stream_start(c, q, &z, n);
+		return;
+	}
 	if (dst == 0) {
 		range_reply(c, q, &it, n);
 		return;

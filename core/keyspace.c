@@ -497,6 +497,7 @@ struct ap_entry *ap_entry_dup(const struct ap_entry *e)
 	enum ap_type type = entry_type(e);
 
 	ne->next = NULL;
+	ne->flags &= (uint8_t)~EF_PIN; /* the copy is nobody's stream */
 	if (type != AP_TYPE_STRING) {
 		void *obj = ops_of(type)->dup(entry_ptr(e), entry_enc(e));
 		AP_ASSERT(obj != NULL);
@@ -876,15 +877,24 @@ static void db_expire_link(struct ap_db *db, struct ap_entry **link, int tbl)
 
 /*
  * Finds key for an operation: one rehash step, then the lookup, then lazy
- * expiry (an expired key is deleted and reported absent).
+ * expiry (an expired key is deleted and reported absent). An expired key
+ * pinned by a streamed reply is reported absent and left alone; only a
+ * reader (`write` false) may meet one: writers of a pinned key are kept
+ * away by the caller's locks, and would otherwise link a second entry
+ * under the same key.
  */
 static struct ap_entry **db_find_live(struct ap_db *db, const void *key,
-				      size_t klen, uint64_t h, int *tbl)
+				      size_t klen, uint64_t h, int *tbl,
+				      bool write)
 {
 	db_rehash(db, AP_REHASH_STEP_BUCKETS);
 	struct ap_entry **link = db_find(db, key, klen, h, tbl);
 
 	if (link != NULL && entry_expired(db->ks, *link)) {
+		if (AP_UNLIKELY((*link)->flags & EF_PIN)) {
+			AP_ASSERT(!write);
+			return NULL;
+		}
 		db_expire_link(db, link, *tbl);
 		return NULL;
 	}
@@ -925,8 +935,8 @@ struct ap_entry *ap_db_lookup(struct ap_db *db, const char *key, size_t klen,
 			      unsigned flags)
 {
 	int tbl;
-	struct ap_entry **link =
-		db_find_live(db, key, klen, key_hash(db, key, klen), &tbl);
+	struct ap_entry **link = db_find_live(
+		db, key, klen, key_hash(db, key, klen), &tbl, false);
 
 	if (flags & AP_LK_READ) {
 		if (link != NULL)
@@ -951,7 +961,7 @@ static struct ap_entry *db_store(struct ap_db *db, struct ap_entry *ne,
 {
 	uint64_t h = key_hash(db, key, klen);
 	int tbl;
-	struct ap_entry **link = db_find_live(db, key, klen, h, &tbl);
+	struct ap_entry **link = db_find_live(db, key, klen, h, &tbl, true);
 
 	entry_lru_set(ne, ap_keyspace_lru_clock(db->ks));
 	if (link != NULL) {
@@ -1004,8 +1014,8 @@ struct ap_entry *ap_db_set_object(struct ap_db *db, const char *key,
 bool ap_db_delete(struct ap_db *db, const char *key, size_t klen)
 {
 	int tbl;
-	struct ap_entry **link =
-		db_find_live(db, key, klen, key_hash(db, key, klen), &tbl);
+	struct ap_entry **link = db_find_live(
+		db, key, klen, key_hash(db, key, klen), &tbl, true);
 
 	if (link == NULL)
 		return false;
@@ -1049,8 +1059,8 @@ void ap_db_flush(struct ap_db *db)
 struct ap_entry *ap_db_detach(struct ap_db *db, const char *key, size_t klen)
 {
 	int tbl;
-	struct ap_entry **link =
-		db_find_live(db, key, klen, key_hash(db, key, klen), &tbl);
+	struct ap_entry **link = db_find_live(
+		db, key, klen, key_hash(db, key, klen), &tbl, true);
 
 	if (link == NULL)
 		return NULL;
@@ -1072,7 +1082,7 @@ struct ap_entry *ap_db_attach(struct ap_db *db, struct ap_entry *e,
 	AP_ASSERT(e != NULL && e->next == NULL);
 	uint64_t h = key_hash(db, key, klen);
 	int tbl;
-	struct ap_entry **link = db_find_live(db, key, klen, h, &tbl);
+	struct ap_entry **link = db_find_live(db, key, klen, h, &tbl, true);
 
 	if (link != NULL && !replace)
 		return NULL;
@@ -1304,7 +1314,8 @@ struct ap_entry *ap_db_random(struct ap_db *db)
 		struct ap_entry **link = random_link(db, &tbl);
 		if (!entry_expired(db->ks, *link))
 			return *link;
-		db_expire_link(db, link, tbl);
+		if (!((*link)->flags & EF_PIN)) /* a stream's: left alone */
+			db_expire_link(db, link, tbl);
 	}
 	return NULL;
 }
@@ -1454,7 +1465,7 @@ static size_t expire_db(struct ap_db *db, uint64_t deadline_us, size_t *samples,
 			size_t i = ks_rand(ks) % db->vol.count;
 			struct ap_entry *e = *vol_slot(&db->vol, i);
 			seen++;
-			if (entry_expired(ks, e)) {
+			if (entry_expired(ks, e) && !(e->flags & EF_PIN)) {
 				db_expire_entry(db, e);
 				expired++;
 			}
@@ -1541,6 +1552,22 @@ enum ap_type ap_entry_type(const struct ap_entry *e)
 enum ap_enc ap_entry_enc(const struct ap_entry *e)
 {
 	return entry_enc(e);
+}
+
+/* Pins or unpins e for a streamed reply (keyspace.h). */
+void ap_entry_pin_set(struct ap_entry *e, bool pinned)
+{
+	AP_ASSERT(e != NULL);
+	if (pinned)
+		e->flags |= EF_PIN;
+	else
+		e->flags &= (uint8_t)~EF_PIN;
+}
+
+/* True while a streamed reply pins e. */
+bool ap_entry_pinned(const struct ap_entry *e)
+{
+	return (e->flags & EF_PIN) != 0;
 }
 
 /* Absolute expire time in Unix ms, or AP_NO_EXPIRE. */

@@ -164,7 +164,8 @@ enum ap_lookup_flags {
 	AP_LK_READ = 1 << 0,	/* count keyspace hits/misses */
 	AP_LK_NOTOUCH = 1 << 1, /* leave the LRU clock alone */
 };
-/* Finds a key; an expired key is deleted and not found. */
+/* Finds a key; an expired key is deleted and not found (a pinned one is
+ * only not found: see ap_entry_pin_set). */
 struct ap_entry *ap_db_lookup(struct ap_db *db, const char *key, size_t klen,
 			      unsigned flags);
 
@@ -257,6 +258,19 @@ void ap_entry_set_idle_s(const struct ap_keyspace *ks, struct ap_entry *e,
 			 uint64_t idle_s);
 /* Bytes of memory this entry uses (allocation sizes, value included). */
 size_t ap_entry_mem(const struct ap_entry *e);
+/*
+ * Pinning, for a reply streamed over several loop ticks (SMEMBERS of a
+ * huge set, shards/stream.c): while pinned, the entry stays where it is
+ * even once its TTL passes. Lookups (and SCAN, RANDOMKEY) then treat it
+ * as absent without deleting it, and active expiry skips it; the first
+ * lookup or expiry cycle after ap_entry_pin_set(e, false) deletes it as
+ * usual. The caller keeps every writer of the key away meanwhile (the
+ * shards layer holds a lock on it): a write reaching a pinned, expired
+ * key is a bug (asserted). A copy (ap_entry_dup) is never pinned. The
+ * flag is not counted: with several readers, the last one unpins.
+ */
+void ap_entry_pin_set(struct ap_entry *e, bool pinned);
+bool ap_entry_pinned(const struct ap_entry *e);
 
 /* --- snapshots ------------------------------------------------------- */
 

@@ -31,7 +31,8 @@
  *           other   pointer to the collection object (8)
  *
  * flags: EF_TTL (the TTL section is present), EF_SNAP (snapshot epoch,
- * see core/keyspace_snap.c).
+ * see core/keyspace_snap.c), EF_PIN (a streamed reply reads the value:
+ * see ap_entry_pin_set).
  *
  * Fields after the header are unaligned and accessed with memcpy (the
  * accessors are in core/keyspace.c). type_enc holds the type in its high
@@ -51,6 +52,10 @@
 #define EF_TTL 0x01u
 /* Header flag: the snapshot epoch of the entry (core/keyspace_snap.c). */
 #define EF_SNAP 0x02u
+/* Header flag: pinned by a streamed reply (ap_entry_pin_set): once
+ * expired it reads as absent but is not deleted until unpinned. Never
+ * copied (ap_entry_dup clears it). */
+#define EF_PIN 0x04u
 
 struct ap_entry {
 	struct ap_entry *next;

@@ -175,6 +175,27 @@
 #define AP_SNAPSHOT_ZSTD_LEVEL_MIN     1
 #define AP_SNAPSHOT_ZSTD_LEVEL_MAX     19
 
+/* Streamed replies (docs/architecture.md "Streamed replies"). A read
+ * command whose reply holds more than STREAM_MIN elements (SMEMBERS,
+ * HGETALL, HKEYS, HVALS, ZRANGE by rank or score, LRANGE) writes its
+ * header and one step, then the shard writes one step per loop tick:
+ * at most STREAM_BUDGET elements and, past STREAM_BUDGET_BYTES bytes,
+ * no further element (about 0.2 ms of a shard's time each), so the
+ * shard's other clients are served between steps. A tick runs at most
+ * STREAM_TICK_STEPS steps over all the shard's streams (round robin),
+ * bounding a tick whatever the number of streams. A local client's
+ * stream waits while more than STREAM_OBUF_HIGH bytes of its output
+ * are unsent (memory bounded by the socket), unless a writer waits for
+ * a lock, in which case it runs to its end. STREAMS_MAX bounds the
+ * streams of one shard (each pauses its collection's rehash; a dict's
+ * pause counter is 16 bits): beyond it, replies are built in one go. */
+#define AP_REPLY_STREAM_MIN	     8192
+#define AP_REPLY_STREAM_BUDGET	     1024
+#define AP_REPLY_STREAM_BUDGET_BYTES (64 * 1024)
+#define AP_REPLY_STREAM_TICK_STEPS   8
+#define AP_REPLY_STREAM_OBUF_HIGH    (1024 * 1024)
+#define AP_REPLY_STREAMS_MAX	     4096
+
 /* Keys looked at per SCAN-type step by KEYS/FLUSHALL before yielding. */
 #define AP_KEYS_BATCH 4096
 

@@ -30,6 +30,7 @@ static void group_add_remote(struct ap_client *c, int target,
 static void group_send(struct ap_client *c);
 static void make_pending(struct ap_client *c);
 static void batch_free(struct ap_xbatch *b);
+static void local_end_push(struct ap_client *c);
 
 /* --- life cycle ---------------------------------------------------------- */
 
@@ -96,6 +97,16 @@ void ap_client_close(struct ap_client *c, bool after_flush)
 {
 	if (c->flags & AP_CF_CLOSED)
 		return;
+	if (c->flags & AP_CF_WAITING) {
+		/* Batches away may be streaming a reply: they stop at their
+		 * next step (until now none of them was freed: a batch that
+		 * comes back is freed at the merge, or after the close). */
+		for (int i = 0; i < c->shard->srv->nshards; i++)
+			if (c->batches[i])
+				atomic_store_explicit(&c->batches[i]->gone,
+						      true,
+						      memory_order_relaxed);
+	}
 	c->flags |= AP_CF_CLOSED;
 	ap_net_conn_close(c->shard->loop, &c->nc, after_flush);
 }
@@ -274,6 +285,7 @@ static void run_local(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 		.server = s->srv,
 		.client = c,
 		.no_block = c->exec != NULL,
+		.may_stream = c->exec == NULL,
 	};
 	if (AP_UNLIKELY(c->xlog != NULL)) { /* a multi-shard EXEC's part */
 		ap_plog_exec_enter(s, c->xlog);
@@ -284,6 +296,8 @@ static void run_local(struct ap_client *c, const struct ap_cmd *cmd, int argc,
 	}
 	if (AP_UNLIKELY(ctx.block))
 		ap_blk_block(s, &ctx, c, NULL, 0);
+	else if (AP_UNLIKELY(ctx.stream.step != NULL))
+		(void)ap_stream_begin(s, &ctx, c, NULL, 0);
 }
 
 /* --- squash groups ---------------------------------------------------------
@@ -396,10 +410,21 @@ static void batch_exec(struct ap_shard *s, struct ap_msg *m)
 			.argv = argv,
 			.cmd = cmd,
 			.no_block = b->in_txn,
+			.may_stream = !b->in_txn,
 		};
 		ap_plog_exec_enter(s, b->xlog);
 		ap_shard_exec(s, &ctx);
 		ap_plog_exec_leave(s);
+		if (AP_UNLIKELY(ctx.stream.step != NULL) &&
+		    ap_stream_begin(s, &ctx, NULL, b, i)) {
+			/* Parked while its reply is streamed; goes on from the
+			 * next command once the reply is complete. */
+			b->next_cmd = i + 1;
+			b->next_pos = pos;
+			if (argv != argv_small)
+				ap_free(argv);
+			return;
+		}
 		if (AP_UNLIKELY(ctx.block)) {
 			/* Parked as a waiter; goes on from the next command
 			 * once this one has its reply. */
@@ -428,6 +453,13 @@ void ap_client_batch_continue(struct ap_shard *s, struct ap_xbatch *b)
 {
 	b->ends[b->waiter_idx] = (uint32_t)b->out.len;
 	b->waiter = NULL;
+	batch_exec(s, &b->m);
+}
+
+void ap_client_batch_stream_done(struct ap_shard *s, struct ap_xbatch *b)
+{
+	AP_ASSERT(b->stream == NULL);
+	b->ends[b->stream_idx] = (uint32_t)b->out.len;
 	batch_exec(s, &b->m);
 }
 
@@ -492,6 +524,28 @@ static void group_merge(struct ap_client *c)
 	c->order_len = 0;
 	c->order_discards = 0;
 	c->group_open = 0;
+}
+
+/* A streamed reply of c ended (stream.c). Inside a squash group (the
+ * group is open until the stream's part is in) the stream is one of the
+ * parts the group waits for; else c simply goes on. */
+void ap_client_stream_done(struct ap_client *c)
+{
+	AP_ASSERT(c->stream == NULL && (c->flags & AP_CF_WAITING));
+	if (c->order_len == 0) {
+		c->flags &= ~AP_CF_WAITING;
+		ap_client_msg_back(c);
+		return;
+	}
+	local_end_push(c);
+	if (!ap_client_msg_done(c))
+		return; /* closed (and maybe freed) */
+	if (--c->group_remaining > 0)
+		return;
+	c->blk_remote = -1;
+	group_merge(c);
+	c->flags &= ~AP_CF_WAITING;
+	ap_client_resume(c);
 }
 
 /* Back on the home shard. */
@@ -569,20 +623,34 @@ static void group_add_remote(struct ap_client *c, int target,
 	c->order_discards += discard;
 }
 
-/* Runs a local command inside an open group: its reply waits in
- * local_out for the earlier remote replies. */
-static void group_add_local(struct ap_client *c, const struct ap_cmd *cmd,
-			    int argc, const struct ap_arg *argv, bool discard)
+/* Records the end of a local reply of the open group in local_out. */
+static void local_end_push(struct ap_client *c)
 {
-	run_local(c, cmd, argc, argv);
 	if (c->local_count == c->local_cap) {
 		c->local_cap = c->local_cap ? c->local_cap * 2 : 32;
 		c->local_ends = ap_realloc(
 			c->local_ends, c->local_cap * sizeof(*c->local_ends));
 	}
 	c->local_ends[c->local_count++] = (uint32_t)c->local_out.len;
+}
+
+/* Runs a local command inside an open group: its reply waits in
+ * local_out for the earlier remote replies. A command whose reply is
+ * streamed (stream.c) ends the group: it is sent, and the stream counts
+ * as one more part to wait for (its end is recorded when it is
+ * complete, ap_client_stream_done). */
+static void group_add_local(struct ap_client *c, const struct ap_cmd *cmd,
+			    int argc, const struct ap_arg *argv, bool discard)
+{
+	run_local(c, cmd, argc, argv);
 	order_push(c, ORDER_LOCAL | (discard ? ORDER_DISCARD : 0));
 	c->order_discards += discard;
+	if (AP_UNLIKELY(c->stream != NULL)) {
+		group_send(c);
+		c->group_remaining++;
+		return;
+	}
+	local_end_push(c);
 }
 
 /* --- routing
@@ -863,6 +931,19 @@ static bool misconf_denies(struct ap_client *c, const struct ap_cmd *cmd,
 	return !strcmp(cmd->name, "exec") && ap_multi_writes(c);
 }
 
+/* With one shard EXEC runs its queue at once, without locks: one that
+ * writes waits until no reply is streamed here (stream.c), as it could
+ * change a streamed key. (Conservative: its keys are not looked at; no
+ * new stream starts while it waits, so it waits for a bounded time.) */
+static bool exec_waits_streams(struct ap_client *c, const struct ap_cmd *cmd)
+{
+	struct ap_shard *s = c->shard;
+
+	return s->streams.count > 0 && s->srv->nshards == 1 && c->multi &&
+	       !(c->flags & AP_CF_DIRTY_EXEC) && !strcmp(cmd->name, "exec") &&
+	       ap_multi_writes(c);
+}
+
 static bool dispatch(struct ap_client *c, int argc, const struct ap_arg *argv)
 {
 	const struct ap_cmd *cmd = lookup_quiet(argc, argv);
@@ -912,7 +993,8 @@ static bool dispatch(struct ap_client *c, int argc, const struct ap_arg *argv)
 	if (AP_UNLIKELY(ap_txn_any_held(c->shard)) && cmd &&
 	    (route == ROUTE_SELF || route == ROUTE_LOCAL) &&
 	    (c->flags & AP_CF_AUTHED) &&
-	    ap_txn_blocks(c->shard, c->db_idx, cmd, argc, argv)) {
+	    (ap_txn_blocks(c->shard, c->db_idx, cmd, argc, argv) ||
+	     exec_waits_streams(c, cmd))) {
 		/* A transaction holds its keys: answer the open group first,
 		 * then wait for a release and parse the command anew. */
 		if (c->order_len > 0)

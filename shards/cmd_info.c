@@ -186,9 +186,10 @@ struct info_snap {
 	struct ap_shard_stats st;
 	struct ap_keyspace_stats ks;
 	uint32_t clients;
-	uint64_t blocked;	/* waiters here, and spanning waiters */
-	uint64_t blocking_keys; /* keys with waiters here */
-	uint64_t lazy_pending;	/* lazy-free items queued */
+	uint64_t blocked;	 /* waiters here, and spanning waiters */
+	uint64_t blocking_keys;	 /* keys with waiters here */
+	uint64_t lazy_pending;	 /* lazy-free items queued */
+	uint64_t streams_active; /* streamed replies being written */
 	size_t max_qbuf, max_obuf;
 	uint64_t errors_total;
 	/* The append-only log (plog.c). */
@@ -234,6 +235,7 @@ static void info_collect(struct ap_shard *s, struct ap_fanout *f)
 		sn->blocked++;
 	sn->blocking_keys = s->blk.key_count;
 	sn->lazy_pending = ap_keyspace_lazy_count(s->ks);
+	sn->streams_active = s->streams.count;
 	sn->aof_size = s->plog.end;
 	sn->aof_buffer =
 		s->plog.cur.b.len + (s->plog.out.b.len - s->plog.out_done);
@@ -530,14 +532,17 @@ static void info_stats(struct text *t, struct ap_shard *home,
 		  "eventloop_cycles:%llu\r\n"
 		  "xshard_messages:%llu\r\n"
 		  "xshard_batches:%llu\r\n"
-		  "xshard_wakeups:%llu\r\n",
+		  "xshard_wakeups:%llu\r\n"
+		  "reply_streams:%llu\r\n"
+		  "reply_streams_active:%llu\r\n",
 		  SNAP_SUM(f, st.conns_received), SNAP_SUM(f, st.commands),
 		  (unsigned long long)(ops + 0.5), SNAP_SUM(f, st.net_in),
 		  SNAP_SUM(f, st.net_out), SNAP_SUM(f, st.conns_rejected),
 		  SNAP_SUM(f, ks.expired), SNAP_SUM(f, ks.hits),
 		  SNAP_SUM(f, ks.misses), SNAP_SUM(f, errors_total),
 		  SNAP_SUM(f, st.ticks), SNAP_SUM(f, st.msgs_out),
-		  SNAP_SUM(f, st.batches_out), SNAP_SUM(f, st.wakeups_sent));
+		  SNAP_SUM(f, st.batches_out), SNAP_SUM(f, st.wakeups_sent),
+		  SNAP_SUM(f, st.reply_streams), SNAP_SUM(f, streams_active));
 }
 
 /* "# Replication": always a master without replicas. */

@@ -414,6 +414,8 @@ static void *shard_main(void *arg)
 		if (AP_UNLIKELY(s->paused_clients))
 			ap_client_pause_check(s);
 		ap_client_run_pending(s);
+		bool streams = AP_UNLIKELY(s->streams.head != NULL) &&
+			       ap_stream_tick(s);
 		if (s->plog.on | s->plog.stopping)
 			ap_plog_tick(s);
 		bool snap = AP_UNLIKELY(ap_psnap_busy(s));
@@ -437,7 +439,7 @@ static void *shard_main(void *arg)
 		}
 		if (timeout_us < 0)
 			timeout_us = 0;
-		if (s->pending || spilled || lazy ||
+		if (s->pending || spilled || lazy || streams ||
 		    (snap && ap_keyspace_snap_active(s->ks))) {
 			timeout_us = 0;
 		} else {
@@ -451,6 +453,7 @@ static void *shard_main(void *arg)
 	}
 	/* Stop: what the log holds goes to disk, then clients close and the
 	 * loop delivers the closes. */
+	ap_stream_shard_stop(s);
 	ap_psnap_stop(s);
 	if (s->plog.on | s->plog.stopping)
 		ap_plog_close(s);
@@ -678,6 +681,7 @@ void ap_server_destroy(struct ap_server *srv)
 			ap_keyspace_destroy(s->scratch[k]);
 		ap_txn_shard_deinit(s);
 		ap_blk_shard_deinit(s);
+		ap_stream_shard_deinit(s);
 		ap_plog_deinit(s);
 		ap_psnap_deinit(s);
 		ap_shutdown_deinit(s);

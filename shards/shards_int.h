@@ -237,6 +237,9 @@ struct ap_client {
 	struct ap_client *held_next;
 	/* A multi-shard EXEC that runs now logs its changes here (multi.c). */
 	struct ap_exec_log *xlog;
+	/* Its reply being streamed on this shard (stream.c), or NULL; the
+	 * client is WAITING meanwhile. */
+	struct ap_stream *stream;
 };
 
 /* The commands of a squash group bound for one remote shard, executed
@@ -266,6 +269,14 @@ struct ap_xbatch {
 	struct ap_blk_waiter *waiter;
 	int waiter_idx;
 	uint64_t client_id;
+	/* A command of this batch whose reply is streamed on the target
+	 * (stream.c), and its index: the batch is parked meanwhile. */
+	struct ap_stream *stream;
+	int stream_idx;
+	/* Set by the home when the client closed: a stream of this batch
+	 * stops at its next step (the only field written across threads
+	 * while the batch is away). */
+	_Atomic bool gone;
 };
 
 /* --- txn.c: the transaction core (see the file header) --------------- */
@@ -377,6 +388,29 @@ void ap_txn_watch_touch_db(struct ap_shard *s, int db);
 /* The keys of a command that changed data. */
 void ap_txn_watch_touch_cmd(struct ap_shard *s, const struct ap_cmd_ctx *ctx);
 void ap_txn_shard_deinit(struct ap_shard *s);
+/* Local shares (streamed replies, stream.c): a shared lock on (db, key)
+ * taken at once on this shard, for a read already running (no exclusive
+ * lock can be held on the key). Writers of the key park as behind a
+ * transaction's shared lock. Unshare gives it back, rescans the queue
+ * and unparks, as a transaction's release does: a granted request may
+ * run at once (a split DEL part), so the key's value may be gone when
+ * it returns. local_last: l is the key's only local share left. */
+struct ap_lock *ap_txn_local_share(struct ap_shard *s, unsigned db,
+				   const char *key, size_t klen);
+bool ap_txn_local_last(const struct ap_lock *l);
+void ap_txn_local_unshare(struct ap_shard *s, struct ap_lock *l);
+/* Whether anything waits for a lock on this shard: lock requests,
+ * parked clients or batches, blocked clients behind a lock. */
+bool ap_txn_waiters(const struct ap_shard *s);
+
+/* Per shard: the streamed replies being written (stream.c), a queue
+ * that each tick rotates (round robin). */
+struct ap_stream;
+struct ap_stream_shard {
+	struct ap_stream *head, *tail;
+	uint32_t count;
+	struct ap_msg *orphans; /* batches left by a stop (freed at deinit) */
+};
 
 /* Per shard: waiters by key, ready keys, deadlines (block.c). */
 struct ap_blk_waiter;
@@ -407,6 +441,7 @@ struct ap_shard_stats {
 	uint64_t net_out;
 	uint64_t net_out_base; /* loop's bytes_out at CONFIG RESETSTAT */
 	uint64_t ticks;
+	uint64_t reply_streams; /* streamed replies started (stream.c) */
 	/* instantaneous ops/sec: samples per cron */
 	uint64_t ops_sample_prev;
 	int64_t ops_sample_ms;
@@ -456,6 +491,7 @@ struct ap_shard {
 	struct ap_plog plog;
 	struct ap_psnap psnap;
 	struct ap_client *span_waiters; /* blocked across shards */
+	struct ap_stream_shard streams; /* streamed replies (stream.c) */
 	/* shared */
 	alignas(AP_PAD_ALIGN) _Atomic int sleeping;
 	_Atomic int wake_pending;
@@ -706,6 +742,31 @@ void ap_blk_notify_drop(struct ap_shard *s, uint64_t client_id);
 void ap_client_batch_discard(struct ap_xbatch *b);
 /* A batch whose blocked command got its reply goes on (client.c). */
 void ap_client_batch_continue(struct ap_shard *s, struct ap_xbatch *b);
+
+/* --- stream.c: streamed replies (see the file header) ---------------- */
+/* The command in ctx, run on this shard's keyspace with may_stream, left
+ * a stream (ctx->stream.step set): takes it over and returns true, for
+ * local client c (which now waits until the reply is complete) or for
+ * batch b's command cmd_idx (the caller parks the batch). When no new
+ * stream may start now (something waits for a lock here, so a writer is
+ * never starved; or AP_REPLY_STREAMS_MAX run), writes the rest of the
+ * reply at once and returns false. */
+bool ap_stream_begin(struct ap_shard *s, struct ap_cmd_ctx *ctx,
+		     struct ap_client *c, struct ap_xbatch *b, int cmd_idx);
+/* Once per tick: steps the streams (at most AP_REPLY_STREAM_TICK_STEPS
+ * steps). Returns true while a stream can go on without waiting for a
+ * socket: the loop must not sleep. */
+bool ap_stream_tick(struct ap_shard *s);
+/* The loop stops: every stream ends unfinished (a remote batch's is
+ * kept for deinit, once every shard has stopped). */
+void ap_stream_shard_stop(struct ap_shard *s);
+/* Every shard has stopped: frees what stop kept. */
+void ap_stream_shard_deinit(struct ap_shard *s);
+/* A local client's stream ended (client.c): it goes on with its input,
+ * or (a closed client) is freed once nothing else is out for it. */
+void ap_client_stream_done(struct ap_client *c);
+/* A batch's streamed command ended: the batch goes on (client.c). */
+void ap_client_batch_stream_done(struct ap_shard *s, struct ap_xbatch *b);
 
 /* --- multi.c: MULTI/EXEC/DISCARD/WATCH/UNWATCH -------------------- */
 extern const struct ap_cmd ap_cmds_multi[];

@@ -51,6 +51,7 @@ struct ap_lock {
 	uint32_t refs;	  /* requests (waiting or granted) naming it */
 	uint32_t mark;	  /* scan stamp: an earlier waiting request names it */
 	bool mark_x;	  /* ... and that request writes it */
+	uint32_t local;	  /* of s_count: local shares (streamed replies) */
 	unsigned db;
 	size_t klen;
 	char key[];
@@ -504,6 +505,62 @@ static void req_release_msg(struct ap_shard *s, struct ap_msg *m)
 	req_release(s, (struct txn_req *)m);
 }
 
+/* ======================= local shares ================================== */
+
+/*
+ * A streamed reply (shards/stream.c) reads one key across loop ticks.
+ * It holds a shared lock on it for that time, taken at once: the read
+ * that started it just ran, so no exclusive lock is held on the key (a
+ * waiting request may be passed: plain reads never wait for requests,
+ * and the stream layer starts no stream while anything waits here).
+ * Writers of the key then park exactly as behind a transaction's shared
+ * lock, whole-shard exclusive requests wait for holds to drop to 0, and
+ * the release rescans and unparks as req_release does.
+ */
+struct ap_lock *ap_txn_local_share(struct ap_shard *s, unsigned db,
+				   const char *key, size_t klen)
+{
+	struct ap_txn_shard *ts = &s->txn;
+	struct ap_lock *l = lock_get(ts, db, key, klen);
+
+	AP_ASSERT(l->x_owner == 0 && ts->gx_owner == 0);
+	l->refs++;
+	l->s_count++;
+	l->local++;
+	ts->holds++;
+	return l;
+}
+
+bool ap_txn_local_last(const struct ap_lock *l)
+{
+	AP_ASSERT(l->local > 0);
+	return l->local == 1;
+}
+
+void ap_txn_local_unshare(struct ap_shard *s, struct ap_lock *l)
+{
+	struct ap_txn_shard *ts = &s->txn;
+
+	AP_ASSERT(l->local > 0 && l->s_count > 0 && ts->holds > 0);
+	l->local--;
+	l->s_count--;
+	ts->holds--;
+	lock_unref(ts, l);
+	if (ts->qhead)
+		txn_scan(s);
+	if (ts->parked_clients || ts->parked_msgs)
+		unpark_schedule(s);
+	ap_blk_locks_released(s);
+}
+
+bool ap_txn_waiters(const struct ap_shard *s)
+{
+	const struct ap_txn_shard *ts = &s->txn;
+
+	return ts->qhead || ts->parked_clients || ts->parked_msgs ||
+	       s->blk.locked;
+}
+
 /* ======================= transactions ================================== */
 
 static void locked_msg_run(struct ap_shard *s, struct ap_msg *m)
@@ -681,12 +738,57 @@ void ap_txn_finish(struct ap_shard *home, struct ap_txn *t)
 
 /* ======================= checks for plain commands ===================== */
 
+/* A database index as COPY and MOVE read it (decimal, no sign); false if
+ * it is not one (the command then replies the error). */
+static bool db_arg(const struct ap_arg *a, unsigned *db)
+{
+	unsigned long long v = 0;
+
+	if (a->len == 0 || a->len > 10)
+		return false;
+	for (size_t i = 0; i < a->len; i++) {
+		if (a->p[i] < '0' || a->p[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long long)(a->p[i] - '0');
+	}
+	if (v > UINT32_MAX)
+		return false;
+	*db = (unsigned)v;
+	return true;
+}
+
+/* MOVE key db and COPY src dst DB db write a key of another database,
+ * which their key positions (in the client's database) do not name: the
+ * database written and the key there, when the command has one. */
+static bool other_db_key(const struct ap_cmd *cmd, int argc,
+			 const struct ap_arg *argv, unsigned *db,
+			 const struct ap_arg **key)
+{
+	const struct ap_arg *dbarg = NULL;
+
+	if (!strcmp(cmd->name, "move") && argc == 3) {
+		*key = &argv[1];
+		dbarg = &argv[2];
+	} else if (!strcmp(cmd->name, "copy")) {
+		*key = &argv[2];
+		for (int i = 3; i + 1 < argc; i++) {
+			if (ap_arg_eq(&argv[i], "db"))
+				dbarg = &argv[++i];
+		}
+	}
+	return dbarg != NULL && db_arg(dbarg, db);
+}
+
 bool ap_txn_blocks(struct ap_shard *s, unsigned db, const struct ap_cmd *cmd,
 		   int argc, const struct ap_arg *argv)
 {
 	struct ap_txn_shard *ts = &s->txn;
 	bool write = cmd->flags & AP_CMD_WRITE;
 	if (ts->gx_owner || (write && ts->gs_count))
+		return true;
+	/* FLUSHALL, FLUSHDB, SWAPDB run here without a transaction (one
+	 * shard): they wait for every lock, a stream's included. */
+	if (write && (cmd->flags & AP_CMD_WHOLE_KEYSPACE))
 		return true;
 	if (ts->lock_count == 0)
 		return false;
@@ -699,6 +801,12 @@ bool ap_txn_blocks(struct ap_shard *s, unsigned db, const struct ap_cmd *cmd,
 		blocked = l && (l->x_owner || (write && l->s_count));
 	}
 	ap_keyidx_deinit(&ki);
+	unsigned odb;
+	const struct ap_arg *ok;
+	if (!blocked && write && other_db_key(cmd, argc, argv, &odb, &ok)) {
+		const struct ap_lock *l = lock_find(ts, odb, ok->p, ok->len);
+		blocked = l && (l->x_owner || l->s_count);
+	}
 	return blocked;
 }
 
